@@ -1,0 +1,45 @@
+//! Redis Cluster, the parts that are plain code: no sockets, no runtime.
+//!
+//! * [`slot`]: `key -> slot` (CRC16/XMODEM with hash tags, exactly as Redis
+//!   Cluster) and [`SlotSet`], a 16384-bit set of slots.
+//! * [`node`]: a node as this node knows it ([`ClusterNode`]): id, address,
+//!   flags, epochs, slots.
+//! * [`state`]: [`ClusterState`], this node's identity, epochs and slot
+//!   ownership, with the `CLUSTER` subcommands that need only that state
+//!   (ADDSLOTS, ADDSLOTSRANGE, DELSLOTS, DELSLOTSRANGE, FLUSHSLOTS, RESET,
+//!   MYID, INFO, NODES, SLOTS, SHARDS, BUMPEPOCH, SET-CONFIG-EPOCH) and the
+//!   `cluster_state` computation, driven by the caller's clock.
+//! * [`nodes_conf`]: the `nodes.conf` format of redis-server 7.0.15, its
+//!   parser (errors name file and line) and an atomic writer.
+//! * [`error`]: the subcommands' error replies, with Redis's exact texts.
+//!
+//! The node is alone in its cluster for now: the bus (gossip, failure
+//! detection, failover) will add other nodes to [`ClusterState`]'s list.
+//! Which core holds which slot's keys is `runtime::slot_table`'s business.
+//!
+//! Typical use by the runtime (core 0):
+//!
+//! ```text
+//! let state = match nodes_conf::load(path)? {
+//!     Some(conf) => ClusterState::from_conf(conf)?,
+//!     None => ClusterState::new(port, port + 10000),
+//! };
+//! state.set_my_ports(port, port + 10000);
+//! // after each command and every 100 ms:
+//! let todo = state.take_todo();
+//! if todo.update_state || !state.is_ok() { state.update_state(now_ms) }
+//! if todo.save_config { nodes_conf::save_atomic(path, &state.nodes_conf_text())? }
+//! if todo.slots_changed { rebuild the slot table from state.my_slots() }
+//! ```
+
+pub mod error;
+pub mod node;
+pub mod nodes_conf;
+pub mod slot;
+pub mod state;
+
+pub use error::ClusterError;
+pub use node::{ClusterNode, NodeFlags, NodeId, OpenSlots};
+pub use nodes_conf::{save_atomic, LoadError, NodesConf};
+pub use slot::{key_hash_slot, SlotSet, SLOTS};
+pub use state::{bus_port_for, ClusterState, EndpointType, Health, ResetMode, ResetOutcome, Todo};

@@ -1,0 +1,63 @@
+//! Reply error texts, in one place, exactly as Redis 7.0 sends them.
+
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const INCR_NAN_INF: &str = "ERR increment would produce NaN or Infinity";
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const AUTH_NOPASS: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+pub const CLUSTERDOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+pub const CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const DB_INDEX: &str = "ERR DB index is out of range";
+pub const SELECT_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
+pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_RANGE: &str = "ERR offset is out of range";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
+pub const TIMEOUT_NEG: &str = "ERR timeout is negative";
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+
+/// "ERR wrong number of arguments for 'get' command" (subcommands: 'client|kill').
+pub fn wrong_args(fullname: &str) -> String {
+    format!("ERR wrong number of arguments for '{fullname}' command")
+}
+
+/// "ERR invalid expire time in 'set' command".
+pub fn invalid_expire(cmd: &str) -> String {
+    format!("ERR invalid expire time in '{cmd}' command")
+}
+
+/// The `-ERR unknown command` text, with the first arguments as Redis lists them.
+pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> String {
+    let mut list = String::new();
+    for a in args {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        list.push_str(&format!("'{s}' "));
+    }
+    let name = String::from_utf8_lossy(name);
+    let name: String = name.chars().take(128).collect();
+    format!("ERR unknown command '{name}', with args beginning with: {list}")
+}
+
+/// "ERR unknown subcommand 'foo'. Try CLIENT HELP."
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
+    let s = String::from_utf8_lossy(sub);
+    let s: String = s.chars().take(128).collect();
+    format!(
+        "ERR unknown subcommand '{s}'. Try {} HELP.",
+        container.to_ascii_uppercase()
+    )
+}

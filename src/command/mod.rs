@@ -1,0 +1,502 @@
+//! The command table and the pieces every command uses.
+//!
+//! A command is one table row (`CommandSpec`: name, arity, flags, key
+//! positions, handler, docs) in its family's file, and one function. Keyed
+//! commands run on the core that owns their keys as plain functions on the
+//! shard (`Ctx`) returning a `Reply`; connection and node commands run on the
+//! connection's core and may await other cores. `COMMAND` output comes from
+//! this table.
+
+pub mod cluster;
+pub mod connection;
+pub mod errors;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use crate::keyspace::Db;
+use crate::protocol::Reply;
+use crate::runtime::Shard;
+use crate::server::client::Client;
+use bytes::Bytes;
+use futures::future::LocalBoxFuture;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+pub type CmdResult = Result<Reply, Reply>;
+
+/// A keyed command: runs on the owning core, with the keyspace.
+pub type KeyedFn = fn(&mut Ctx, &mut Args) -> CmdResult;
+/// A connection or node command: runs on the connection's core, may await.
+pub type ConnFn = for<'a> fn(&'a mut Client, Args) -> LocalBoxFuture<'a, CmdResult>;
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Keyed(KeyedFn),
+    Conn(ConnFn),
+    /// A container (CLIENT, CONFIG, ...): dispatches on its subcommands.
+    Container,
+}
+
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const SENTINEL: u32 = 1 << 14;
+    pub const NO_MULTI: u32 = 1 << 15;
+    pub const ALLOW_BUSY: u32 = 1 << 16;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+
+    /// The names COMMAND INFO prints, in Redis's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (SENTINEL, "sentinel"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
+    ];
+}
+
+/// Where a command's keys are, as in Redis's legacy (first, last, step) triple;
+/// `last` negative counts from the end (-1: the last argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: i16,
+    pub last: i16,
+    pub step: i16,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+
+    /// Indexes of the keys in `argv`.
+    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let first = self.first.max(0) as usize;
+        let last = if self.last < 0 {
+            argc as i64 + self.last as i64
+        } else {
+            self.last as i64
+        };
+        let step = self.step.max(1) as usize;
+        let end = if self.first <= 0 || last < first as i64 {
+            first
+        } else {
+            (last as usize + 1).min(argc)
+        };
+        (first..end).step_by(step)
+    }
+}
+
+pub struct CommandSpec {
+    /// Lowercase name; for subcommands just the subcommand (`kill`).
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    pub handler: Handler,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i16, i16, i16),
+        handler: Handler,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys: KeySpec {
+                first: keys.0,
+                last: keys.1,
+                step: keys.2,
+            },
+            handler,
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            subcommands: &[],
+        }
+    }
+
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+    ) -> CommandSpec {
+        self.group = group;
+        self.since = since;
+        self.summary = summary;
+        self
+    }
+
+    pub const fn subs(mut self, subs: &'static [CommandSpec]) -> CommandSpec {
+        self.subcommands = subs;
+        self
+    }
+
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// A resolved command: its id (index in the table, for statistics), its row,
+/// its full name (`client|kill`) and the index of its first argument.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    pub id: usize,
+    pub spec: &'static CommandSpec,
+    pub argpos: usize,
+}
+
+pub struct Table {
+    /// Every command and subcommand, by id.
+    pub all: Vec<(&'static CommandSpec, String)>,
+    by_name: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// Top-level commands, in registration order.
+    pub top: Vec<usize>,
+}
+
+const FAMILIES: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    server::COMMANDS,
+    cluster::COMMANDS,
+];
+
+pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let mut t = Table {
+        all: Vec::new(),
+        by_name: HashMap::default(),
+        top: Vec::new(),
+    };
+    for fam in FAMILIES {
+        for spec in fam.iter() {
+            let id = t.all.len();
+            t.all.push((spec, spec.name.to_string()));
+            t.by_name.insert(spec.name.to_string(), id);
+            t.top.push(id);
+            for sub in spec.subcommands {
+                let full = format!("{}|{}", spec.name, sub.name);
+                let sid = t.all.len();
+                t.all.push((sub, full.clone()));
+                t.by_name.insert(full, sid);
+            }
+        }
+    }
+    t
+});
+
+fn lower_into<'a>(name: &[u8], buf: &'a mut [u8; 64]) -> Option<&'a str> {
+    if name.len() > buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..name.len()]).ok()
+}
+
+impl Table {
+    pub fn get(&self, name: &str) -> Option<(usize, &'static CommandSpec)> {
+        self.by_name.get(name).map(|&id| (id, self.all[id].0))
+    }
+
+    pub fn fullname(&self, id: usize) -> &str {
+        self.all.get(id).map_or("", |(_, n)| n.as_str())
+    }
+
+    /// Finds the command `argv` names, with Redis's errors for unknown commands,
+    /// unknown subcommands and wrong arity.
+    pub fn resolve(&self, argv: &[Bytes]) -> Result<Resolved, Reply> {
+        let mut buf = [0u8; 64];
+        let name = argv.first().map(|b| &b[..]).unwrap_or(b"");
+        let found = lower_into(name, &mut buf).and_then(|n| self.get(n));
+        let Some((id, spec)) = found else {
+            return Err(Reply::err_owned(errors::unknown_command(
+                name,
+                argv.get(1..).unwrap_or(&[]),
+            )));
+        };
+        let mut r = Resolved {
+            id,
+            spec,
+            argpos: 1,
+        };
+        if !spec.subcommands.is_empty() && argv.len() >= 2 {
+            let sub = &argv[1];
+            let mut full = String::with_capacity(spec.name.len() + 1 + sub.len());
+            full.push_str(spec.name);
+            full.push('|');
+            full.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+            match self.by_name.get(&full) {
+                Some(&sid) => {
+                    r = Resolved {
+                        id: sid,
+                        spec: self.all[sid].0,
+                        argpos: 2,
+                    }
+                }
+                None => return Err(Reply::err_owned(errors::unknown_subcommand(sub, spec.name))),
+            }
+        }
+        let argc = argv.len() as i32;
+        let a = r.spec.arity;
+        if (a > 0 && a != argc) || argc < -a {
+            return Err(Reply::err_owned(errors::wrong_args(self.fullname(r.id))));
+        }
+        Ok(r)
+    }
+}
+
+/// A cursor over a command's arguments (after the command name).
+pub struct Args {
+    argv: Vec<Bytes>,
+    pos: usize,
+}
+
+impl Args {
+    pub fn new(argv: Vec<Bytes>, pos: usize) -> Args {
+        Args { argv, pos }
+    }
+
+    /// All arguments, the command name included.
+    pub fn argv(&self) -> &[Bytes] {
+        &self.argv
+    }
+
+    pub fn into_argv(self) -> Vec<Bytes> {
+        self.argv
+    }
+
+    /// Arguments not read yet.
+    pub fn remaining(&self) -> usize {
+        self.argv.len().saturating_sub(self.pos)
+    }
+
+    pub fn peek(&self) -> Option<&Bytes> {
+        self.argv.get(self.pos)
+    }
+
+    /// The next argument; a syntax error when there is none.
+    pub fn next_bytes(&mut self) -> Result<Bytes, Reply> {
+        let b = self
+            .argv
+            .get(self.pos)
+            .cloned()
+            .ok_or_else(|| Reply::err(errors::SYNTAX))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// The next argument as a slice.
+    pub fn next_slice(&mut self) -> Result<&[u8], Reply> {
+        let i = self.pos;
+        if i >= self.argv.len() {
+            return Err(Reply::err(errors::SYNTAX));
+        }
+        self.pos += 1;
+        Ok(&self.argv[i])
+    }
+
+    pub fn next_i64(&mut self) -> Result<i64, Reply> {
+        let b = self.next_slice()?;
+        parse_i64_arg(b)
+    }
+
+    pub fn next_f64(&mut self) -> Result<f64, Reply> {
+        let b = self.next_slice()?;
+        parse_f64(b).ok_or_else(|| Reply::err(errors::NOT_FLOAT))
+    }
+
+    /// The next argument, uppercased, for option keywords.
+    pub fn next_keyword(&mut self) -> Result<String, Reply> {
+        let b = self.next_slice()?;
+        Ok(String::from_utf8_lossy(b).to_ascii_uppercase())
+    }
+
+    /// Consumes the next argument when it equals `kw` (case-insensitive).
+    pub fn eat(&mut self, kw: &str) -> bool {
+        match self.peek() {
+            Some(b) if b.eq_ignore_ascii_case(kw.as_bytes()) => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every argument not read yet.
+    pub fn rest(&mut self) -> &[Bytes] {
+        let i = self.pos.min(self.argv.len());
+        self.pos = self.argv.len();
+        &self.argv[i..]
+    }
+
+    /// A syntax error when arguments are left over.
+    pub fn finish(&self) -> Result<(), Reply> {
+        if self.remaining() > 0 {
+            Err(Reply::err(errors::SYNTAX))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// An integer argument with Redis's error text.
+pub fn parse_i64_arg(b: &[u8]) -> Result<i64, Reply> {
+    crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))
+}
+
+/// A float as Redis's string2ld/strtold accepts it: no spaces, no NaN;
+/// "inf", "+inf", "-inf" allowed.
+pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => return Some(f64::INFINITY),
+        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
+        _ => {}
+    }
+    if lower.contains("nan") || lower.contains("inf") {
+        return None;
+    }
+    let v: f64 = s.parse().ok()?;
+    (!v.is_nan()).then_some(v)
+}
+
+/// What a keyed command sees: the core's keyspace and the client's db.
+pub struct Ctx<'a> {
+    pub shard: &'a mut Shard,
+    pub db: usize,
+    /// Unix time in ms, taken once per batch.
+    pub now: u64,
+    pub node: &'a crate::node::Node,
+}
+
+impl Ctx<'_> {
+    /// proto-max-bulk-len, for commands that grow strings.
+    pub fn max_bulk(&self) -> usize {
+        self.node.proto_max_bulk_len()
+    }
+
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.shard.dbs[self.db]
+    }
+
+    pub fn hit(&mut self, hit: bool) {
+        if hit {
+            self.shard.stats.keyspace_hits += 1;
+        } else {
+            self.shard.stats.keyspace_misses += 1;
+        }
+    }
+}
+
+/// Shorthand for boxing a connection command's future.
+#[macro_export]
+macro_rules! conn_fn {
+    ($name:ident, $body:expr) => {
+        fn $name(
+            c: &mut $crate::server::client::Client,
+            a: $crate::command::Args,
+        ) -> futures::future::LocalBoxFuture<'_, $crate::command::CmdResult> {
+            Box::pin($body(c, a))
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions() {
+        let k = KeySpec {
+            first: 1,
+            last: -1,
+            step: 2,
+        };
+        assert_eq!(k.positions(5).collect::<Vec<_>>(), vec![1, 3]);
+        let k = KeySpec {
+            first: 1,
+            last: 1,
+            step: 1,
+        };
+        assert_eq!(k.positions(3).collect::<Vec<_>>(), vec![1]);
+        let k = KeySpec {
+            first: 1,
+            last: -1,
+            step: 1,
+        };
+        assert_eq!(k.positions(4).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(KeySpec::NONE.positions(4).count(), 0);
+        let k = KeySpec {
+            first: 2,
+            last: 2,
+            step: 1,
+        };
+        assert_eq!(k.positions(3).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
+    fn table_has_unique_names_and_sane_rows() {
+        let t = &*TABLE;
+        assert!(t.get("get").is_some());
+        for (spec, full) in &t.all {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase(), "{full}");
+            assert!(spec.arity != 0, "{full}");
+        }
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b""), None);
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+    }
+}

@@ -1,0 +1,594 @@
+//! The keyspace a core owns: per-database, per-slot tables of entries, with
+//! expiry (lazy on access plus an incremental active cycle). Plain
+//! single-threaded code: no runtime, no sockets.
+//!
+//! A `Db` holds one `SlotTable` per hash slot that has ever held a key on this
+//! core (allocated lazily), so counting, listing, flushing or handing a slot to
+//! another core costs what that slot holds.
+
+pub mod cbytes;
+pub mod digest;
+pub mod glob;
+pub mod value;
+
+pub use cbytes::CBytes;
+pub use value::Value;
+
+use crate::cluster::slot::{key_hash_slot, SLOTS};
+use indexmap::IndexMap;
+
+pub type Hasher = foldhash::fast::RandomState;
+pub type Map<K, V> = IndexMap<K, V, Hasher>;
+
+/// A key's value and its access metadata.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub val: Value,
+    /// Seconds clock (`lru_clock`) of the last access, for OBJECT IDLETIME.
+    pub lru: u32,
+    /// Logarithmic access counter, for OBJECT FREQ.
+    pub lfu: u8,
+}
+
+impl Entry {
+    pub fn new(val: Value, lru: u32) -> Entry {
+        Entry {
+            val,
+            lru,
+            lfu: LFU_INIT,
+        }
+    }
+}
+
+pub const LFU_INIT: u8 = 5;
+
+/// Redis's LRU clock: seconds, 24 bits.
+pub fn lru_clock(now_ms: u64) -> u32 {
+    ((now_ms / 1000) & 0xff_ffff) as u32
+}
+
+/// The keys of one hash slot in one database.
+#[derive(Debug, Default)]
+pub struct SlotTable {
+    pub keys: Map<CBytes, Entry>,
+    /// Absolute expiry times (unix ms) of the keys that have one.
+    pub expires: Map<CBytes, u64>,
+}
+
+impl SlotTable {
+    fn is_expired(&self, key: &[u8], now: u64) -> bool {
+        !self.expires.is_empty() && matches!(self.expires.get(key), Some(&at) if at <= now)
+    }
+}
+
+/// Counters a database keeps as it works; the shard sums them for INFO.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DbStats {
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached: u64,
+}
+
+/// One logical database (SELECT n) on one core.
+#[derive(Debug)]
+pub struct Db {
+    slots: Vec<Option<Box<SlotTable>>>,
+    keys: usize,
+    volatile: usize,
+    /// Where the active expire cycle continues: (slot, index in its expires map).
+    expire_cursor: (usize, usize),
+    pub stats: DbStats,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+/// What SET-like writes do with an existing TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Keep the key's TTL (KEEPTTL, and in-place modifications like APPEND).
+    Keep,
+    /// Set this absolute unix-ms expiry.
+    At(u64),
+}
+
+impl Db {
+    pub fn new() -> Db {
+        Db {
+            slots: Vec::new(),
+            keys: 0,
+            volatile: 0,
+            expire_cursor: (0, 0),
+            stats: DbStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys == 0
+    }
+
+    pub fn volatile_len(&self) -> usize {
+        self.volatile
+    }
+
+    fn table(&self, slot: usize) -> Option<&SlotTable> {
+        self.slots.get(slot).and_then(|t| t.as_deref())
+    }
+
+    fn table_mut(&mut self, slot: usize) -> Option<&mut SlotTable> {
+        self.slots.get_mut(slot).and_then(|t| t.as_deref_mut())
+    }
+
+    fn table_or_create(&mut self, slot: usize) -> &mut SlotTable {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        self.slots[slot].get_or_insert_with(Default::default)
+    }
+
+    /// Deletes `key` if its TTL has passed. Returns true when it was deleted.
+    fn expire_if_needed(&mut self, slot: usize, key: &[u8], now: u64) -> bool {
+        let expired = match self.table(slot) {
+            Some(t) => t.is_expired(key, now),
+            None => return false,
+        };
+        if expired {
+            self.remove_in(slot, key);
+            self.stats.expired_keys += 1;
+        }
+        expired
+    }
+
+    /// Looks a key up for reading; expired keys are deleted and not returned.
+    pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let slot = key_hash_slot(key) as usize;
+        self.expire_if_needed(slot, key, now);
+        let e = self.table_mut(slot)?.keys.get_mut(key)?;
+        e.lru = lru_clock(now);
+        Some(e)
+    }
+
+    /// Like `get` but without touching the access time (OBJECT, TYPE of tools, DEBUG).
+    pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        let slot = key_hash_slot(key) as usize;
+        self.expire_if_needed(slot, key, now);
+        self.table(slot)?.keys.get(key)
+    }
+
+    /// The entry of `key` even if its TTL has passed (DEBUG looks at logically
+    /// expired keys too, as Redis's does).
+    pub fn entry_raw(&self, key: &[u8]) -> Option<&Entry> {
+        self.table(key_hash_slot(key) as usize)?.keys.get(key)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
+        self.peek(key, now).is_some()
+    }
+
+    /// Inserts or overwrites `key`, handling the TTL as told. Returns the old entry.
+    pub fn set(&mut self, key: &[u8], val: Value, ttl: Ttl, now: u64) -> Option<Entry> {
+        let slot = key_hash_slot(key) as usize;
+        self.expire_if_needed(slot, key, now);
+        let t = self.table_or_create(slot);
+        let old = match t.keys.get_mut(key) {
+            Some(e) => Some(std::mem::replace(e, Entry::new(val, lru_clock(now)))),
+            None => {
+                t.keys
+                    .insert(CBytes::new(key), Entry::new(val, lru_clock(now)));
+                None
+            }
+        };
+        if old.is_none() {
+            self.keys += 1;
+        }
+        match ttl {
+            Ttl::Keep => {}
+            Ttl::Clear => {
+                if self
+                    .table_or_create(slot)
+                    .expires
+                    .swap_remove(key)
+                    .is_some()
+                {
+                    self.volatile -= 1;
+                }
+            }
+            Ttl::At(at) => self.set_expire_in(slot, key, at),
+        }
+        old
+    }
+
+    fn set_expire_in(&mut self, slot: usize, key: &[u8], at: u64) {
+        let t = self.table_or_create(slot);
+        match t.expires.get_mut(key) {
+            Some(v) => *v = at,
+            None => {
+                t.expires.insert(CBytes::new(key), at);
+                self.volatile += 1;
+            }
+        }
+    }
+
+    /// Sets the expiry of an existing key. False when the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], at: u64, now: u64) -> bool {
+        let slot = key_hash_slot(key) as usize;
+        self.expire_if_needed(slot, key, now);
+        if !self.table(slot).is_some_and(|t| t.keys.contains_key(key)) {
+            return false;
+        }
+        self.set_expire_in(slot, key, at);
+        true
+    }
+
+    /// The absolute expiry of a live key (`None`: no key or no TTL).
+    pub fn expire_of(&self, key: &[u8]) -> Option<u64> {
+        let slot = key_hash_slot(key) as usize;
+        self.table(slot)?.expires.get(key).copied()
+    }
+
+    /// Removes the TTL; true when there was one.
+    pub fn persist(&mut self, key: &[u8], now: u64) -> bool {
+        let slot = key_hash_slot(key) as usize;
+        self.expire_if_needed(slot, key, now);
+        let removed = self
+            .table_mut(slot)
+            .is_some_and(|t| t.expires.swap_remove(key).is_some());
+        if removed {
+            self.volatile -= 1;
+        }
+        removed
+    }
+
+    fn remove_in(&mut self, slot: usize, key: &[u8]) -> Option<(Entry, Option<u64>)> {
+        let t = self.table_mut(slot)?;
+        let e = t.keys.swap_remove(key)?;
+        let exp = t.expires.swap_remove(key);
+        self.keys -= 1;
+        if exp.is_some() {
+            self.volatile -= 1;
+        }
+        Some((e, exp))
+    }
+
+    /// Deletes a live key; returns its entry and expiry.
+    pub fn remove(&mut self, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
+        let slot = key_hash_slot(key) as usize;
+        if self.expire_if_needed(slot, key, now) {
+            return None;
+        }
+        self.remove_in(slot, key)
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.keys = 0;
+        self.volatile = 0;
+        self.expire_cursor = (0, 0);
+    }
+
+    pub fn count_in_slot(&self, slot: usize) -> usize {
+        self.table(slot).map_or(0, |t| t.keys.len())
+    }
+
+    pub fn keys_in_slot(&self, slot: usize, count: usize) -> Vec<CBytes> {
+        self.table(slot)
+            .map(|t| t.keys.keys().take(count).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes a slot's table out (to hand it to another core).
+    pub fn take_slot(&mut self, slot: usize) -> Option<Box<SlotTable>> {
+        let t = self.slots.get_mut(slot)?.take()?;
+        self.keys -= t.keys.len();
+        self.volatile -= t.expires.len();
+        Some(t)
+    }
+
+    /// Installs a slot's table received from another core.
+    pub fn put_slot(&mut self, slot: usize, table: Box<SlotTable>) {
+        if let Some(old) = self.take_slot(slot) {
+            debug_assert!(old.keys.is_empty(), "slot table installed over keys");
+        }
+        self.keys += table.keys.len();
+        self.volatile += table.expires.len();
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        self.slots[slot] = Some(table);
+    }
+
+    /// Visits keys for SCAN, KEYS and friends starting at `cursor` = (slot,
+    /// n) where n is one more than the next index to visit in that slot's
+    /// table (0: start at its top). Indexes go down, so the swap-removals of a
+    /// deletion only ever move an already visited key into the unvisited part
+    /// (seen twice, as SCAN allows) and never hide a key that existed for the
+    /// whole scan; inserts land above the cursor. Calls `f` for at most about
+    /// `budget` keys; returns the next cursor, `None` when every slot below
+    /// `end_slot` was visited.
+    pub fn scan(
+        &mut self,
+        mut cursor: (usize, usize),
+        end_slot: usize,
+        budget: usize,
+        now: u64,
+        mut f: impl FnMut(&CBytes, &Entry),
+    ) -> Option<(usize, usize)> {
+        let mut visited = 0usize;
+        let end_slot = end_slot.min(SLOTS);
+        while cursor.0 < end_slot {
+            let slot = cursor.0;
+            if let Some(t) = self.table(slot) {
+                let len = t.keys.len();
+                let mut next = if cursor.1 == 0 {
+                    len
+                } else {
+                    cursor.1.min(len)
+                };
+                let mut expired: Vec<CBytes> = Vec::new();
+                while next > 0 {
+                    if let Some((k, e)) = t.keys.get_index(next - 1) {
+                        if t.is_expired(k, now) {
+                            expired.push(k.clone());
+                        } else {
+                            f(k, e);
+                        }
+                    }
+                    next -= 1;
+                    visited += 1;
+                    if visited >= budget && next > 0 {
+                        break;
+                    }
+                }
+                for k in expired {
+                    self.remove_in(slot, &k);
+                    self.stats.expired_keys += 1;
+                }
+                if next > 0 {
+                    return Some((slot, next));
+                }
+            }
+            cursor = (slot + 1, 0);
+            if visited >= budget {
+                return if cursor.0 < end_slot {
+                    Some(cursor)
+                } else {
+                    None
+                };
+            }
+        }
+        None
+    }
+
+    /// A random live key (RANDOMKEY); expired keys met on the way are deleted.
+    pub fn random_key(&mut self, now: u64) -> Option<CBytes> {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        // Bounded attempts, like Redis's dbRandomKey: give up on a fully volatile,
+        // fully expired keyspace rather than loop forever.
+        for _ in 0..100 {
+            if self.keys == 0 {
+                return None;
+            }
+            // Pick a slot weighted by its size via a random key ordinal.
+            let mut n = rng.random_range(0..self.keys);
+            let mut found = None;
+            for (slot, t) in self.slots.iter().enumerate() {
+                if let Some(t) = t {
+                    if n < t.keys.len() {
+                        found = t.keys.get_index(n).map(|(k, _)| (slot, k.clone()));
+                        break;
+                    }
+                    n -= t.keys.len();
+                }
+            }
+            let (slot, key) = found?;
+            if !self.expire_if_needed(slot, &key, now) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// One step of the active expire cycle: examines up to `max_keys` keys with a
+    /// TTL, continuing where the last step stopped, and deletes the expired ones.
+    /// Returns (examined, expired).
+    pub fn active_expire_step(&mut self, max_keys: usize, now: u64) -> (usize, usize) {
+        if self.volatile == 0 || self.slots.is_empty() {
+            return (0, 0);
+        }
+        let (mut slot, mut pos) = self.expire_cursor;
+        let mut examined = 0;
+        let mut expired = 0;
+        let mut slots_seen = 0;
+        while examined < max_keys && slots_seen <= SLOTS {
+            let mut dead: Vec<CBytes> = Vec::new();
+            let mut next_slot = false;
+            match self.table(slot) {
+                Some(t) if pos < t.expires.len() => {
+                    while pos < t.expires.len() && examined < max_keys {
+                        if let Some((k, &at)) = t.expires.get_index(pos) {
+                            if at <= now {
+                                dead.push(k.clone());
+                            }
+                        }
+                        examined += 1;
+                        pos += 1;
+                    }
+                    if pos >= t.expires.len() {
+                        next_slot = true;
+                    }
+                }
+                _ => next_slot = true,
+            }
+            for k in &dead {
+                self.remove_in(slot, k);
+                // A swap-removal moved a not yet examined key into an examined
+                // position: step back so it is examined too.
+                pos = pos.saturating_sub(1);
+            }
+            expired += dead.len();
+            if next_slot && dead.is_empty() {
+                slot = (slot + 1) % SLOTS;
+                pos = 0;
+                slots_seen += 1;
+            }
+        }
+        self.expire_cursor = (slot, pos);
+        self.stats.expired_keys += expired as u64;
+        (examined, expired)
+    }
+
+    /// Every (slot, table) this db holds (for DEBUG DIGEST, slot moves, persistence).
+    pub fn tables(&self) -> impl Iterator<Item = (usize, &SlotTable)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, t)| t.as_deref().map(|t| (s, t)))
+    }
+}
+
+/// Slot of a key (re-exported for command code).
+pub fn slot_of(key: &[u8]) -> u16 {
+    key_hash_slot(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(CBytes::new(v.as_bytes()))
+    }
+
+    #[test]
+    fn set_get_remove_counts() {
+        let mut db = Db::new();
+        assert!(db.set(b"a", s("1"), Ttl::Clear, 0).is_none());
+        assert!(db.set(b"a", s("2"), Ttl::Clear, 0).is_some());
+        db.set(b"b", s("3"), Ttl::At(100), 0);
+        assert_eq!((db.len(), db.volatile_len()), (2, 1));
+        assert!(db.get(b"b", 99).is_some());
+        assert!(db.get(b"b", 100).is_none(), "expired at its deadline");
+        assert_eq!((db.len(), db.volatile_len()), (1, 0));
+        assert!(db.remove(b"a", 0).is_some());
+        assert!(db.is_empty());
+    }
+
+    #[test]
+    fn ttl_modes() {
+        let mut db = Db::new();
+        db.set(b"k", s("v"), Ttl::At(500), 0);
+        db.set(b"k", s("w"), Ttl::Keep, 0);
+        assert_eq!(db.expire_of(b"k"), Some(500));
+        db.set(b"k", s("x"), Ttl::Clear, 0);
+        assert_eq!(db.expire_of(b"k"), None);
+        assert_eq!(db.volatile_len(), 0);
+        assert!(db.set_expire(b"k", 10, 0));
+        assert!(db.persist(b"k", 0));
+        assert!(!db.persist(b"k", 0));
+        assert!(!db.set_expire(b"nokey", 10, 0));
+    }
+
+    #[test]
+    fn scan_visits_every_key_once_without_changes() {
+        let mut db = Db::new();
+        for i in 0..1000 {
+            db.set(format!("key:{i}").as_bytes(), s("v"), Ttl::Clear, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = Some((0, 0));
+        let mut rounds = 0;
+        while let Some(c) = cur {
+            cur = db.scan(c, SLOTS, 10, 0, |k, _| {
+                assert!(seen.insert(k.clone()));
+            });
+            rounds += 1;
+            assert!(rounds < 20_000);
+        }
+        assert_eq!(seen.len(), 1000);
+    }
+
+    #[test]
+    fn scan_survives_deletions() {
+        let mut db = Db::new();
+        // all in one slot via a hash tag, so swap-removals happen mid-slot
+        for i in 0..200 {
+            db.set(format!("{{t}}{i}").as_bytes(), s("v"), Ttl::Clear, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = Some((0, 0));
+        let mut deleted = 0;
+        while let Some(c) = cur {
+            cur = db.scan(c, SLOTS, 7, 0, |k, _| {
+                seen.insert(k.clone());
+            });
+            // delete a few keys that were already returned
+            for i in (deleted * 3)..(deleted * 3 + 3) {
+                let k = format!("{{t}}{i}");
+                if seen.contains(&CBytes::new(k.as_bytes())) {
+                    db.remove(k.as_bytes(), 0);
+                }
+            }
+            deleted += 1;
+        }
+        for i in 0..200 {
+            let k = CBytes::new(format!("{{t}}{i}").as_bytes());
+            let still_there = db.peek(&k, 0).is_some();
+            assert!(
+                !still_there || seen.contains(&k),
+                "key {i} present throughout but not returned"
+            );
+        }
+    }
+
+    #[test]
+    fn active_expire_removes_expired_only() {
+        let mut db = Db::new();
+        for i in 0..500 {
+            db.set(
+                format!("k{i}").as_bytes(),
+                s("v"),
+                Ttl::At(if i % 2 == 0 { 10 } else { 1000 }),
+                0,
+            );
+        }
+        let mut total = 0;
+        for _ in 0..100 {
+            total += db.active_expire_step(20, 50).1;
+        }
+        assert_eq!(total, 250);
+        assert_eq!(db.len(), 250);
+        assert_eq!(db.volatile_len(), 250);
+    }
+
+    #[test]
+    fn slot_tables_move() {
+        let mut a = Db::new();
+        let mut b = Db::new();
+        a.set(b"{x}1", s("v"), Ttl::At(99), 0);
+        a.set(b"{x}2", s("v"), Ttl::Clear, 0);
+        let slot = slot_of(b"{x}") as usize;
+        assert_eq!(a.count_in_slot(slot), 2);
+        let t = a.take_slot(slot).unwrap();
+        b.put_slot(slot, t);
+        assert_eq!((a.len(), a.volatile_len()), (0, 0));
+        assert_eq!((b.len(), b.volatile_len()), (2, 1));
+    }
+
+    #[test]
+    fn random_key_finds_live_key() {
+        let mut db = Db::new();
+        assert!(db.random_key(0).is_none());
+        db.set(b"only", s("v"), Ttl::Clear, 0);
+        assert_eq!(db.random_key(0).unwrap().as_bytes(), b"only");
+    }
+}

@@ -1,0 +1,494 @@
+//! Executors and placement, the channel mesh between cores, and the per-core
+//! context every task on a core shares. Only this folder knows glommio.
+//!
+//! The mesh: every core has one unbounded inbox; any core can post a `Job` (a
+//! closure run on the target core with its `Core`) to any inbox. Replies travel
+//! back through oneshot channels captured by the job; glommio wakes the waiting
+//! task on its own core (a "foreign wake": eventfd when it sleeps).
+//!
+//! Core locks: a command whose keys live on several cores reserves those cores
+//! in ascending core order (`lock_and`), runs, and releases them. While a core
+//! is reserved it defers every other job and makes its local connections wait,
+//! so no client observes a multi-core write half done, and ascending order
+//! makes deadlock impossible.
+
+pub mod clock;
+pub mod slot_table;
+pub mod topology;
+
+use crate::config::Config;
+use crate::keyspace::Db;
+use crate::node::Node;
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use topology::Topology;
+
+/// Work posted to a core.
+pub type Job = Box<dyn FnOnce(&Rc<Core>) + Send>;
+
+pub struct Envelope {
+    /// The lock token this job belongs to, if it is part of a multi-core operation.
+    token: Option<u64>,
+    job: Job,
+}
+
+/// Per-core counters reported in INFO's shards section.
+#[derive(Debug, Default, Clone)]
+pub struct CoreStats {
+    pub forwarded_out: u64,
+    pub forwarded_in: u64,
+    pub connections: u64,
+}
+
+/// Statistics of one command name on one core (INFO commandstats).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CmdStat {
+    pub calls: u64,
+    /// Time spent, in `clock::ticks` (converted to µs when reported).
+    pub ticks: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// A core's keyspace and the counters that go with it.
+pub struct Shard {
+    pub dbs: Vec<Db>,
+    pub stats: ShardStats,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ShardStats {
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    /// Indexed by command id.
+    pub cmd: Vec<CmdStat>,
+    /// Error replies by their first word (INFO errorstats).
+    pub errors: std::collections::BTreeMap<String, u64>,
+    pub total_commands: u64,
+}
+
+impl Shard {
+    pub fn new(databases: usize) -> Shard {
+        Shard {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            stats: ShardStats::default(),
+        }
+    }
+}
+
+/// Everything one core owns. Tasks on the core hold an `Rc<Core>`.
+pub struct Core {
+    pub id: usize,
+    pub ncores: usize,
+    pub node: Arc<Node>,
+    pub shard: RefCell<Shard>,
+    topo: RefCell<Arc<Topology>>,
+    mesh: Vec<mpsc::UnboundedSender<Envelope>>,
+    lock: Cell<Option<u64>>,
+    deferred: RefCell<VecDeque<Envelope>>,
+    unlock_waiters: RefCell<Vec<Waker>>,
+    pub stats: RefCell<CoreStats>,
+    /// Clients connected to this core (for CLIENT LIST / KILL).
+    pub clients: RefCell<crate::server::client::Registry>,
+}
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+impl Core {
+    pub fn topology(&self) -> Arc<Topology> {
+        self.topo.borrow().clone()
+    }
+
+    /// Borrow of the current topology for routing (no refcount traffic).
+    pub fn with_topology<T>(&self, f: impl FnOnce(&Topology) -> T) -> T {
+        f(&self.topo.borrow())
+    }
+
+    pub fn set_topology(&self, t: Arc<Topology>) {
+        *self.topo.borrow_mut() = t;
+    }
+
+    /// Posts a job to `core`'s inbox.
+    pub fn post(&self, core: usize, token: Option<u64>, job: Job) {
+        if let Some(tx) = self.mesh.get(core) {
+            // A send fails only when the target core has shut down.
+            let _ = tx.unbounded_send(Envelope { token, job });
+        }
+    }
+
+    /// Runs `f` on `core` and returns its result.
+    pub fn run_on<T, F>(&self, core: usize, f: F) -> impl Future<Output = Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Rc<Core>) -> T + Send + 'static,
+    {
+        self.run_on_token(core, None, f)
+    }
+
+    fn run_on_token<T, F>(
+        &self,
+        core: usize,
+        token: Option<u64>,
+        f: F,
+    ) -> impl Future<Output = Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Rc<Core>) -> T + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.post(
+            core,
+            token,
+            Box::new(move |c| {
+                let _ = tx.send(f(c));
+            }),
+        );
+        async move { rx.await.ok() }
+    }
+
+    /// Runs `f` on every core (this one included) and collects the results in core order.
+    pub async fn run_on_all<T, F>(&self, f: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Rc<Core>) -> T + Send + Sync + Clone + 'static,
+    {
+        let futs: Vec<_> = (0..self.ncores)
+            .map(|c| self.run_on(c, f.clone()))
+            .collect();
+        let mut out = Vec::with_capacity(futs.len());
+        for f in futs {
+            if let Some(v) = f.await {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    fn deliver(self: &Rc<Core>, env: Envelope) {
+        match self.lock.get() {
+            Some(t) if env.token != Some(t) => {
+                self.deferred.borrow_mut().push_back(env);
+                return;
+            }
+            _ => (env.job)(self),
+        }
+        self.drain_deferred();
+    }
+
+    fn drain_deferred(self: &Rc<Core>) {
+        while self.lock.get().is_none() {
+            let next = self.deferred.borrow_mut().pop_front();
+            match next {
+                Some(env) => (env.job)(self),
+                None => break,
+            }
+        }
+    }
+
+    /// True when another operation holds this core.
+    pub fn is_locked(&self) -> bool {
+        self.lock.get().is_some()
+    }
+
+    /// Waits until no multi-core operation holds this core. Local command
+    /// execution calls this first.
+    pub fn wait_unlocked(&self) -> impl Future<Output = ()> + '_ {
+        UnlockWait { core: self }
+    }
+
+    fn unlock_local(self: &Rc<Core>) {
+        self.lock.set(None);
+        for w in self.unlock_waiters.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Reserves `cores` (sorted ascending, distinct) for one operation, runs
+    /// `f` with the token while they are held, then releases them. `gather`
+    /// runs on each core as it is reserved and its result is handed to `f` in
+    /// core order; `f` returns per-core finishing jobs (run on each core just
+    /// before its release, e.g. to write results back) and a value.
+    pub async fn lock_and<G, T, R>(
+        self: &Rc<Core>,
+        cores: &[usize],
+        gather: G,
+        f: impl FnOnce(Vec<T>) -> (Vec<Option<Job>>, R),
+    ) -> R
+    where
+        G: Fn(&Rc<Core>) -> T + Send + Sync + Clone + 'static,
+        T: Send + 'static,
+    {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        let mut gathered = Vec::with_capacity(cores.len());
+        for &c in cores {
+            if c == self.id {
+                self.wait_unlocked().await;
+                self.lock.set(Some(token));
+                gathered.push(gather(self));
+            } else {
+                let g = gather.clone();
+                let me = self.id;
+                let r = self
+                    .run_on_token(c, None, move |core| {
+                        core.lock.set(Some(token));
+                        core.stats.borrow_mut().forwarded_in += 1;
+                        let _ = me;
+                        g(core)
+                    })
+                    .await;
+                match r {
+                    Some(v) => gathered.push(v),
+                    None => {
+                        // Target core gone (shutting down): release what we hold.
+                        self.release_all(cores, token, Vec::new());
+                        return f(Vec::new()).1;
+                    }
+                }
+            }
+        }
+        let (finish, out) = f(gathered);
+        self.release_all(cores, token, finish);
+        out
+    }
+
+    fn release_all(self: &Rc<Core>, cores: &[usize], token: u64, mut finish: Vec<Option<Job>>) {
+        finish.resize_with(cores.len(), || None);
+        for (&c, job) in cores.iter().zip(finish) {
+            if c == self.id {
+                if self.lock.get() == Some(token) {
+                    if let Some(j) = job {
+                        j(self);
+                    }
+                    self.unlock_local();
+                    self.drain_deferred();
+                }
+            } else {
+                self.post(
+                    c,
+                    Some(token),
+                    Box::new(move |core| {
+                        if core.lock.get() == Some(token) {
+                            if let Some(j) = job {
+                                j(core);
+                            }
+                            core.unlock_local();
+                        }
+                    }),
+                );
+            }
+        }
+    }
+}
+
+struct UnlockWait<'a> {
+    core: &'a Core,
+}
+
+impl Future for UnlockWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.core.lock.get().is_none() {
+            Poll::Ready(())
+        } else {
+            self.core
+                .unlock_waiters
+                .borrow_mut()
+                .push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// The CPUs in this process's affinity mask, in order.
+pub fn affinity_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// The CPU the calling thread runs on.
+pub fn current_cpu() -> Option<usize> {
+    // SAFETY: no arguments; returns -1 on failure.
+    let c = unsafe { libc::sched_getcpu() };
+    (c >= 0).then_some(c as usize)
+}
+
+/// Raises RLIMIT_MEMLOCK's soft limit to the hard one (io_uring registers
+/// memory); best effort, as asking for more fails with EPERM.
+fn raise_memlock() {
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_MEMLOCK, &r);
+        }
+    }
+}
+
+/// What each core runs once its `Core` exists.
+pub type CoreMain = Arc<dyn Fn(Rc<Core>) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+/// Starts one executor per shard and runs `main` on each; returns when all end.
+pub fn run(
+    node: Arc<Node>,
+    config: &Config,
+    topology: Arc<Topology>,
+    main: CoreMain,
+) -> std::io::Result<()> {
+    use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
+    raise_memlock();
+    let cpus = affinity_cpus();
+    let n = node.threads;
+    let placement = if n <= cpus.len() {
+        let online = CpuSet::online().map_err(|e| std::io::Error::other(e.to_string()))?;
+        let sets: Vec<CpuSet> = cpus[..n]
+            .iter()
+            .map(|&cpu| online.clone().filter(|l| l.cpu == cpu))
+            .collect();
+        if sets.iter().any(|s| s.is_empty()) {
+            PoolPlacement::Unbound(n)
+        } else {
+            PoolPlacement::Custom(sets)
+        }
+    } else {
+        tracing::warn!(
+            "threads={} is more than the {} CPUs in the affinity mask: shards run unpinned",
+            n,
+            cpus.len()
+        );
+        PoolPlacement::Unbound(n)
+    };
+    let pinned = matches!(placement, PoolPlacement::Custom(_));
+    let mut txs = Vec::with_capacity(n);
+    let mut rxs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = mpsc::unbounded::<Envelope>();
+        txs.push(tx);
+        rxs.push(Some(rx));
+    }
+    let rxs = Arc::new(Mutex::new(rxs));
+    let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let databases = config.databases();
+    let spin = Duration::from_micros(node.spin_before_park_us);
+    let handles = LocalExecutorPoolBuilder::new(placement)
+        .name("shard")
+        .io_memory(2 << 20)
+        .spin_before_park(spin)
+        .on_all_shards(move || {
+            // Pinned shard i runs on the i-th CPU of the affinity mask, so
+            // INFO, logs and `taskset` agree; unpinned shards number themselves.
+            let id = match (pinned, current_cpu()) {
+                (true, Some(cpu)) => cpus[..n].iter().position(|&c| c == cpu),
+                _ => None,
+            }
+            .unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst) % n);
+            let rx = rxs
+                .lock()
+                .ok()
+                .and_then(|mut v| v.get_mut(id).and_then(Option::take));
+            let core = Rc::new(Core {
+                id,
+                ncores: n,
+                node: node.clone(),
+                shard: RefCell::new(Shard::new(databases)),
+                topo: RefCell::new(topology.clone()),
+                mesh: txs.clone(),
+                lock: Cell::new(None),
+                deferred: RefCell::new(VecDeque::new()),
+                unlock_waiters: RefCell::new(Vec::new()),
+                stats: RefCell::new(CoreStats::default()),
+                clients: RefCell::new(Default::default()),
+            });
+            let main = main.clone();
+            async move {
+                if let Some(mut rx) = rx {
+                    let c = core.clone();
+                    glommio::spawn_local(async move {
+                        while let Some(env) = rx.next().await {
+                            c.deliver(env);
+                        }
+                    })
+                    .detach();
+                }
+                main(core).await;
+            }
+        })
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    for r in handles.join_all() {
+        r.map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Spawns a task on the current core.
+pub fn spawn<F: Future<Output = ()> + 'static>(f: F) {
+    glommio::spawn_local(f).detach();
+}
+
+/// Sleeps on the current core's timer.
+pub async fn sleep(d: Duration) {
+    glommio::timer::sleep(d).await;
+}
+
+/// Lets other tasks on this core run if this one has used its share.
+pub async fn yield_now() {
+    glommio::yield_if_needed().await;
+}
+
+pub use glommio::net::{TcpListener, TcpStream};
+
+/// A listening socket for `addr` with SO_REUSEPORT (every core binds the same
+/// port and the kernel spreads connections), IPv6 sockets IPv6-only (as
+/// Redis), and `backlog` as tcp-backlog says.
+pub fn bind_listener(addr: std::net::SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    sk.set_reuse_address(true)?;
+    sk.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        sk.set_only_v6(true)?;
+    }
+    sk.bind(&addr.into())?;
+    sk.listen(backlog)?;
+    // SAFETY: the descriptor comes straight from a socket we own and give away.
+    Ok(unsafe { TcpListener::from_raw_fd(sk.into_raw_fd()) })
+}

@@ -1,0 +1,87 @@
+//! The topology snapshot every core routes with: which core holds each slot's
+//! keys on this node and, in cluster mode, who serves each slot. Immutable;
+//! a change builds a new snapshot and hands it to every core.
+
+use crate::cluster::slot::SLOTS;
+
+/// Who serves a slot, as seen by this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotOwner {
+    Myself,
+    Unassigned,
+    /// Another node; index into `Topology::nodes`.
+    Node(u16),
+}
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Increases with every change; a core never installs an older snapshot.
+    pub version: u64,
+    pub cluster_enabled: bool,
+    /// cluster_state:ok (all slots served); always true standalone.
+    pub cluster_ok: bool,
+    /// slot -> core holding its keys on this node.
+    pub slot_core: Vec<u16>,
+    /// slot -> who serves it (standalone: always `Myself`).
+    pub slot_owner: Vec<SlotOwner>,
+    /// `ip:port` of other nodes, for -MOVED.
+    pub nodes: Vec<String>,
+}
+
+impl Topology {
+    /// A standalone node: owns every slot, spread over `cores`.
+    pub fn standalone(cores: usize) -> Topology {
+        let all = crate::cluster::slot::SlotSet::full();
+        Topology {
+            version: 0,
+            cluster_enabled: false,
+            cluster_ok: true,
+            slot_core: super::slot_table::assign_cores(&all, cores),
+            slot_owner: vec![SlotOwner::Myself; SLOTS],
+            nodes: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn core_of(&self, slot: u16) -> usize {
+        self.slot_core.get(slot as usize).copied().unwrap_or(0) as usize
+    }
+}
+
+impl Topology {
+    /// The snapshot for a node in cluster mode: who serves each slot, and
+    /// which core holds each slot's keys (owned slots balanced over `cores`).
+    pub fn from_cluster(
+        state: &crate::cluster::ClusterState,
+        cores: usize,
+        version: u64,
+    ) -> Topology {
+        let mine = state.my_slots();
+        let mut nodes: Vec<String> = Vec::new();
+        let mut slot_owner = vec![SlotOwner::Unassigned; SLOTS];
+        for (slot, owner) in slot_owner.iter_mut().enumerate() {
+            let s = slot as u16;
+            if mine.contains(s) {
+                *owner = SlotOwner::Myself;
+            } else if let Some(n) = state.slot_owner(s) {
+                let addr = format!("{}:{}", n.ip, n.port);
+                let idx = match nodes.iter().position(|a| *a == addr) {
+                    Some(i) => i,
+                    None => {
+                        nodes.push(addr);
+                        nodes.len() - 1
+                    }
+                };
+                *owner = SlotOwner::Node(idx as u16);
+            }
+        }
+        Topology {
+            version,
+            cluster_enabled: true,
+            cluster_ok: state.is_ok(),
+            slot_core: super::slot_table::assign_cores(mine, cores),
+            slot_owner,
+            nodes,
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! A command's way from parsed arguments to reply: lookup, arity and auth
+//! checks, cluster checks against the core's topology, routing by slot (run
+//! here, batch to another core, or reserve several cores), and replies back in
+//! request order.
+
+use crate::cluster::slot::key_hash_slot;
+use crate::command::{errors, flags, Args, CommandSpec, Ctx, Handler, Resolved, TABLE};
+use crate::keyspace::{Entry, Ttl, Value};
+use crate::node::Node;
+use crate::protocol::{encode, Reply};
+use crate::runtime::clock::ticks;
+use crate::runtime::topology::SlotOwner;
+use crate::runtime::{now_ms, now_us, Core, Job, Shard};
+use crate::server::client::Client;
+use bytes::Bytes;
+use futures::channel::oneshot;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A keyed command on its way to the core that runs it.
+pub struct Request {
+    pub id: usize,
+    pub spec: &'static CommandSpec,
+    pub argv: Vec<Bytes>,
+    pub argpos: usize,
+    pub db: u16,
+}
+
+/// A key's entry and expiry as gathered from its core.
+type Held = (Entry, Option<u64>);
+/// A key's final value and expiry, written back to its core.
+type Written = (Value, Option<u64>);
+
+enum Route {
+    Here,
+    Core(usize),
+    /// Keys on several cores (standalone only), ascending.
+    Cores(Vec<usize>),
+}
+
+/// What a forwarded command came back as.
+pub enum Outcome {
+    Done(Reply),
+    /// The target core no longer holds the slot (it moved between cores while
+    /// the request travelled): route it again.
+    Reroute(Request),
+}
+
+/// Runs a keyed command on this core's shard, recording its statistics.
+pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Reply {
+    let Handler::Keyed(f) = req.spec.handler else {
+        return Reply::err("ERR internal error: not a keyed command");
+    };
+    let start = ticks();
+    let mut args = Args::new(req.argv, req.argpos);
+    let mut ctx = Ctx {
+        shard,
+        db: req.db as usize,
+        now,
+        node,
+    };
+    let reply = f(&mut ctx, &mut args).unwrap_or_else(|e| e);
+    record(shard, req.id, start, reply.is_error());
+    reply
+}
+
+fn record(shard: &mut Shard, id: usize, start: u64, failed: bool) {
+    let st = &mut shard.stats;
+    if st.cmd.len() <= id {
+        st.cmd
+            .resize(TABLE.all.len().max(id + 1), Default::default());
+    }
+    let s = &mut st.cmd[id];
+    s.calls += 1;
+    s.ticks += ticks().wrapping_sub(start);
+    if failed {
+        s.failed_calls += 1;
+    }
+    st.total_commands += 1;
+}
+
+/// Whether every key of `req` is held by `core` per its current topology.
+fn held_here(core: &Core, req: &Request) -> bool {
+    core.with_topology(|t| {
+        req.spec
+            .keys
+            .positions(req.argv.len())
+            .all(|i| t.core_of(key_hash_slot(&req.argv[i])) == core.id)
+    })
+}
+
+/// Runs a batch that another core sent here.
+fn exec_batch(core: &Rc<Core>, reqs: Vec<Request>) -> Vec<Outcome> {
+    let now = now_ms();
+    core.stats.borrow_mut().forwarded_in += reqs.len() as u64;
+    let mut shard = core.shard.borrow_mut();
+    reqs.into_iter()
+        .map(|r| {
+            if held_here(core, &r) {
+                Outcome::Done(exec_keyed(&mut shard, r, now, &core.node))
+            } else {
+                Outcome::Reroute(r)
+            }
+        })
+        .collect()
+}
+
+/// Replies of one `process` call, in request order. Replies are encoded
+/// straight into the output until a forwarded command is pending; after that
+/// they wait in `slots` until the batches come back.
+struct Replies<'o> {
+    out: &'o mut Vec<u8>,
+    slots: Vec<Option<Reply>>,
+    batches: Vec<(Vec<Request>, Vec<usize>)>,
+    pending: usize,
+}
+
+impl Client {
+    fn emit(&mut self, r: &mut Replies<'_>, reply: Reply) {
+        if reply.is_error() {
+            self.count_error(&reply);
+        }
+        if r.slots.is_empty() {
+            encode(&reply, self.proto, r.out);
+        } else {
+            r.slots.push(Some(reply));
+        }
+    }
+
+    fn count_error(&self, reply: &Reply) {
+        if let Reply::Error(e) = reply {
+            let word = e.split(' ').next().unwrap_or("ERR").to_string();
+            *self
+                .core
+                .shard
+                .borrow_mut()
+                .stats
+                .errors
+                .entry(word)
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// Sends the pending batches, waits for them, and writes every reply held back.
+    async fn flush(&mut self, r: &mut Replies<'_>) {
+        if r.pending > 0 {
+            let mut waits = Vec::new();
+            for (core, (reqs, idx)) in r.batches.iter_mut().enumerate() {
+                if reqs.is_empty() {
+                    continue;
+                }
+                let reqs = std::mem::take(reqs);
+                let idx = std::mem::take(idx);
+                let (tx, rx) = oneshot::channel::<Vec<Outcome>>();
+                self.core.stats.borrow_mut().forwarded_out += reqs.len() as u64;
+                self.core.post(
+                    core,
+                    None,
+                    Box::new(move |c| {
+                        let _ = tx.send(exec_batch(c, reqs));
+                    }),
+                );
+                waits.push((rx, idx));
+            }
+            for (rx, idx) in waits {
+                let outcomes = rx.await.unwrap_or_default();
+                for (o, i) in outcomes.into_iter().zip(idx) {
+                    let reply = match o {
+                        Outcome::Done(reply) => reply,
+                        Outcome::Reroute(req) => self.reroute(req).await,
+                    };
+                    if reply.is_error() {
+                        self.count_error(&reply);
+                    }
+                    if let Some(s) = r.slots.get_mut(i) {
+                        *s = Some(reply);
+                    }
+                }
+            }
+            r.pending = 0;
+        }
+        for reply in r.slots.drain(..).flatten() {
+            encode(&reply, self.proto, r.out);
+        }
+    }
+
+    /// Runs a request whose core changed under it, with bounded retries.
+    async fn reroute(&mut self, mut req: Request) -> Reply {
+        for _ in 0..1000 {
+            let route = self.core.with_topology(|t| {
+                let mut cores: Vec<usize> = req
+                    .spec
+                    .keys
+                    .positions(req.argv.len())
+                    .map(|i| t.core_of(key_hash_slot(&req.argv[i])))
+                    .collect();
+                cores.sort_unstable();
+                cores.dedup();
+                cores
+            });
+            let outcome = if route.len() > 1 {
+                return self.exec_multi(req, route).await;
+            } else if route.first().is_none_or(|&c| c == self.core.id) {
+                self.core.wait_unlocked().await;
+                let mut shard = self.core.shard.borrow_mut();
+                if held_here(&self.core, &req) {
+                    Outcome::Done(exec_keyed(&mut shard, req, now_ms(), &self.core.node))
+                } else {
+                    Outcome::Reroute(req)
+                }
+            } else {
+                let target = route[0];
+                let (tx, rx) = oneshot::channel();
+                self.core.post(
+                    target,
+                    None,
+                    Box::new(move |c| {
+                        let _ = tx.send(exec_batch(c, vec![req]));
+                    }),
+                );
+                match rx.await.ok().and_then(|mut v| v.pop()) {
+                    Some(o) => o,
+                    None => return Reply::err("ERR shard unavailable"),
+                }
+            };
+            match outcome {
+                Outcome::Done(r) => return r,
+                Outcome::Reroute(r) => {
+                    req = r;
+                    crate::runtime::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+        }
+        Reply::err("TRYAGAIN slot is moving between cores")
+    }
+
+    fn route(&self, res: &Resolved, argv: &[Bytes]) -> Result<Route, Reply> {
+        self.core.with_topology(|t| {
+            let mut first: Option<(u16, SlotOwner)> = None;
+            let mut cores: [usize; 2] = [usize::MAX; 2];
+            let mut many: Option<Vec<usize>> = None;
+            for i in res.spec.keys.positions(argv.len()) {
+                let Some(key) = argv.get(i) else { continue };
+                let slot = key_hash_slot(key);
+                if t.cluster_enabled {
+                    match first {
+                        None => {
+                            let owner = t.slot_owner[slot as usize];
+                            if owner == SlotOwner::Unassigned {
+                                return Err(Reply::err(errors::CLUSTERDOWN_UNBOUND));
+                            }
+                            first = Some((slot, owner));
+                        }
+                        Some((s, _)) if s != slot => return Err(Reply::err(errors::CROSSSLOT)),
+                        _ => {}
+                    }
+                }
+                let c = t.core_of(slot);
+                if cores[0] == usize::MAX {
+                    cores[0] = c;
+                } else if cores[0] != c {
+                    let v = many.get_or_insert_with(|| vec![cores[0]]);
+                    if !v.contains(&c) {
+                        v.push(c);
+                    }
+                }
+            }
+            if let Some((slot, owner)) = first {
+                if !t.cluster_ok {
+                    return Err(Reply::err(errors::CLUSTERDOWN));
+                }
+                if let SlotOwner::Node(n) = owner {
+                    let addr = t.nodes.get(n as usize).map_or("", |s| s.as_str());
+                    return Err(Reply::err_owned(format!("MOVED {slot} {addr}")));
+                }
+            }
+            Ok(match many {
+                Some(mut v) => {
+                    v.sort_unstable();
+                    Route::Cores(v)
+                }
+                None if cores[0] == usize::MAX || cores[0] == self.core.id => Route::Here,
+                None => Route::Core(cores[0]),
+            })
+        })
+    }
+
+    fn feed_monitor(&self, argv: &[Bytes]) {
+        let us = now_us();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            us / 1_000_000,
+            us % 1_000_000,
+            self.db,
+            self.info.addr
+        );
+        for a in argv {
+            line.push_str(" \"");
+            for &b in a.iter() {
+                match b {
+                    b'\\' => line.push_str("\\\\"),
+                    b'"' => line.push_str("\\\""),
+                    b'\n' => line.push_str("\\n"),
+                    b'\r' => line.push_str("\\r"),
+                    b'\t' => line.push_str("\\t"),
+                    0x07 => line.push_str("\\a"),
+                    0x08 => line.push_str("\\b"),
+                    0x20..=0x7e => line.push(b as char),
+                    _ => line.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            line.push('"');
+        }
+        line.push_str("\r\n");
+        self.core.node.feed_monitors(Bytes::from(line));
+    }
+
+    /// Runs a batch of parsed commands and appends their encoded replies to `out`.
+    pub async fn process(&mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) {
+        let ncores = self.core.ncores;
+        let mut r = Replies {
+            out,
+            slots: Vec::new(),
+            batches: Vec::new(),
+            pending: 0,
+        };
+        let mut now = now_ms();
+        for argv in cmds {
+            if self.close_after_reply {
+                break;
+            }
+            let res = match TABLE.resolve(&argv) {
+                Ok(res) => res,
+                Err(e) => {
+                    self.emit(&mut r, e);
+                    continue;
+                }
+            };
+            if !self.authenticated && !res.spec.has(flags::NO_AUTH) {
+                self.emit(&mut r, Reply::err(errors::NOAUTH));
+                continue;
+            }
+            self.info.last_cmd.set(res.id);
+            if self.core.node.monitor_count.load(Ordering::Relaxed) > 0
+                && !res.spec.has(flags::SKIP_MONITOR)
+                && !res.spec.has(flags::ADMIN)
+            {
+                self.feed_monitor(&argv);
+            }
+            match res.spec.handler {
+                Handler::Keyed(_) => {
+                    let route = match self.route(&res, &argv) {
+                        Ok(route) => route,
+                        Err(e) => {
+                            self.reject(res.id);
+                            self.emit(&mut r, e);
+                            continue;
+                        }
+                    };
+                    let req = Request {
+                        id: res.id,
+                        spec: res.spec,
+                        argv,
+                        argpos: res.argpos,
+                        db: self.db as u16,
+                    };
+                    match route {
+                        Route::Here => {
+                            if self.core.is_locked() {
+                                self.core.wait_unlocked().await;
+                                now = now_ms();
+                            }
+                            let reply = {
+                                let mut shard = self.core.shard.borrow_mut();
+                                exec_keyed(&mut shard, req, now, &self.core.node)
+                            };
+                            self.emit(&mut r, reply);
+                        }
+                        Route::Core(c) => {
+                            if r.batches.is_empty() {
+                                r.batches.resize_with(ncores, Default::default);
+                            }
+                            r.slots.push(None);
+                            let slot_idx = r.slots.len() - 1;
+                            r.batches[c].0.push(req);
+                            r.batches[c].1.push(slot_idx);
+                            r.pending += 1;
+                        }
+                        Route::Cores(cores) => {
+                            self.flush(&mut r).await;
+                            let reply = self.exec_multi(req, cores).await;
+                            self.emit(&mut r, reply);
+                            now = now_ms();
+                        }
+                    }
+                }
+                Handler::Conn(f) => {
+                    self.flush(&mut r).await;
+                    let start = ticks();
+                    let reply = f(self, Args::new(argv, res.argpos))
+                        .await
+                        .unwrap_or_else(|e| e);
+                    record(
+                        &mut self.core.shard.borrow_mut(),
+                        res.id,
+                        start,
+                        reply.is_error(),
+                    );
+                    self.emit(&mut r, reply);
+                    now = now_ms();
+                }
+                Handler::Container => {
+                    let e = crate::command::errors::wrong_args(res.spec.name);
+                    self.emit(&mut r, Reply::err_owned(e));
+                }
+            }
+        }
+        self.flush(&mut r).await;
+    }
+
+    fn reject(&self, id: usize) {
+        let mut shard = self.core.shard.borrow_mut();
+        let st = &mut shard.stats;
+        if st.cmd.len() <= id {
+            st.cmd
+                .resize(TABLE.all.len().max(id + 1), Default::default());
+        }
+        st.cmd[id].rejected_calls += 1;
+    }
+
+    /// Runs a command whose keys live on several cores: reserves those cores
+    /// in ascending order, copies the keys' entries here, runs the command on
+    /// that copy, writes the results back and releases the cores. Nobody sees
+    /// the keys in between, so the command is atomic like Redis's.
+    pub async fn exec_multi(&mut self, req: Request, cores: Vec<usize>) -> Reply {
+        let mut keys_by_core: Vec<Vec<Bytes>> = vec![Vec::new(); self.core.ncores];
+        let topo = self.core.topology();
+        for i in req.spec.keys.positions(req.argv.len()) {
+            let key = req.argv[i].clone();
+            let c = topo.core_of(key_hash_slot(&key));
+            if let Some(v) = keys_by_core.get_mut(c) {
+                if !v.contains(&key) {
+                    v.push(key);
+                }
+            }
+        }
+        let keys_by_core = Arc::new(keys_by_core);
+        let db = req.db as usize;
+        let write = req.spec.has(flags::WRITE);
+        let databases = self.core.shard.borrow().dbs.len();
+        let node = self.core.node.clone();
+        let kb = keys_by_core.clone();
+        let gather = move |c: &Rc<Core>| -> Vec<(Bytes, Option<Held>)> {
+            let now = now_ms();
+            let mut shard = c.shard.borrow_mut();
+            let d = &mut shard.dbs[db];
+            kb.get(c.id)
+                .map(|keys| {
+                    keys.iter()
+                        .map(|k| {
+                            let e = d.peek(k, now).cloned();
+                            let exp = d.expire_of(k);
+                            (k.clone(), e.map(|e| (e, exp)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let cores_for_finish = cores.clone();
+        let id = req.id;
+        let start = ticks();
+        let (reply, scratch_stats) = self
+            .core
+            .lock_and(&cores, gather, move |gathered| {
+                let now = now_ms();
+                let mut scratch = Shard::new(databases);
+                for per_core in gathered {
+                    for (k, e) in per_core {
+                        if let Some((e, exp)) = e {
+                            let ttl = exp.map_or(Ttl::Clear, Ttl::At);
+                            scratch.dbs[db].set(&k, e.val, ttl, now);
+                        }
+                    }
+                }
+                let reply = exec_keyed(&mut scratch, req, now, &node);
+                let mut finish: Vec<Option<Job>> = Vec::new();
+                for &c in &cores_for_finish {
+                    if !write {
+                        finish.push(None);
+                        continue;
+                    }
+                    let writes: Vec<(Bytes, Option<Written>)> = keys_by_core
+                        .get(c)
+                        .map(|keys| {
+                            keys.iter()
+                                .map(|k| {
+                                    let d = &mut scratch.dbs[db];
+                                    let val = d.peek(k, now).map(|e| e.val.clone());
+                                    let v = val.map(|val| (val, d.expire_of(k)));
+                                    (k.clone(), v)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    finish.push(Some(Box::new(move |core: &Rc<Core>| {
+                        let now = now_ms();
+                        let mut shard = core.shard.borrow_mut();
+                        let d = &mut shard.dbs[db];
+                        for (k, v) in writes {
+                            match v {
+                                None => {
+                                    d.remove(&k, now);
+                                }
+                                Some((val, exp)) => {
+                                    d.set(&k, val, exp.map_or(Ttl::Clear, Ttl::At), now);
+                                }
+                            }
+                        }
+                    })));
+                }
+                (finish, (reply, scratch.stats))
+            })
+            .await;
+        let mut shard = self.core.shard.borrow_mut();
+        shard.stats.keyspace_hits += scratch_stats.keyspace_hits;
+        shard.stats.keyspace_misses += scratch_stats.keyspace_misses;
+        record(&mut shard, id, start, reply.is_error());
+        reply
+    }
+}

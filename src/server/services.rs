@@ -1,0 +1,179 @@
+//! Node services: cluster state upkeep (core 0's cron, nodes.conf saving) and
+//! installing a new topology on every core, moving per-slot tables between
+//! cores when the slot table changes.
+
+use crate::cluster::slot::SLOTS;
+use crate::cluster::{nodes_conf, ClusterState};
+use crate::keyspace::SlotTable;
+use crate::node::Node;
+use crate::runtime::{self, now_ms, Core, Job, Topology};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+static TOPOLOGY_VERSION: AtomicU64 = AtomicU64::new(1);
+
+fn next_version() -> u64 {
+    TOPOLOGY_VERSION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// cluster-config-file, relative to `dir` (the working directory).
+pub fn nodes_conf_path(node: &Node) -> PathBuf {
+    let name = node
+        .config
+        .read()
+        .map(|c| c.cluster_config_file().to_string())
+        .unwrap_or_else(|_| "nodes.conf".into());
+    PathBuf::from(name)
+}
+
+/// Loads the node's identity from nodes.conf, or creates a new one and saves it.
+pub fn load_cluster_state(
+    path: &Path,
+    port: u16,
+    node_timeout_ms: u64,
+) -> Result<ClusterState, String> {
+    let cport = crate::cluster::bus_port_for(port).unwrap_or(port);
+    let mut state = match nodes_conf::load(path).map_err(|e| e.to_string())? {
+        Some(conf) => ClusterState::from_conf(conf)
+            .map_err(|e| format!("corrupted cluster config file \"{}\": {e}", path.display()))?,
+        None => {
+            let s = ClusterState::new(port, cport);
+            tracing::info!("No cluster configuration found, I'm {}", s.my_id().as_str());
+            s
+        }
+    };
+    state.set_my_ports(port, cport);
+    state.node_timeout_ms = node_timeout_ms;
+    state.update_state(now_ms());
+    let _ = state.take_todo();
+    nodes_conf::save_atomic(path, &state.nodes_conf_text()).map_err(|e| {
+        format!(
+            "Cannot save the cluster config file {}: {e}",
+            path.display()
+        )
+    })?;
+    Ok(state)
+}
+
+/// The first topology: from the cluster state, or standalone.
+pub fn initial_topology(state: Option<&ClusterState>, cores: usize) -> Topology {
+    match state {
+        Some(s) => Topology::from_cluster(s, cores, next_version()),
+        None => Topology::standalone(cores),
+    }
+}
+
+/// Finishes a change of cluster state: updates cluster_state, saves
+/// nodes.conf when asked, and hands every core a new topology when slots or
+/// health changed.
+pub async fn after_cluster_change(core: &Rc<Core>) {
+    let node = core.node.clone();
+    let (save_text, topo) = {
+        let Ok(mut guard) = node.cluster.lock() else {
+            return;
+        };
+        let Some(s) = guard.as_mut() else { return };
+        let mut todo = s.take_todo();
+        s.update_state(now_ms());
+        let more = s.take_todo();
+        todo.save_config |= more.save_config;
+        todo.slots_changed |= more.slots_changed;
+        let stale = core.with_topology(|t| t.cluster_ok != s.is_ok());
+        let save = todo.save_config.then(|| s.nodes_conf_text());
+        let topo = (todo.slots_changed || stale)
+            .then(|| Topology::from_cluster(s, core.ncores, next_version()));
+        (save, topo)
+    };
+    if let Some(text) = save_text {
+        let path = nodes_conf_path(&node);
+        if let Err(e) = nodes_conf::save_atomic(&path, &text) {
+            tracing::warn!(
+                "Could not save the cluster config {}: {}",
+                path.display(),
+                e
+            );
+        }
+    }
+    if let Some(t) = topo {
+        install_topology(core, Arc::new(t)).await;
+    }
+}
+
+/// Installs `new` on every core while all are reserved; slot tables whose
+/// core changes move to their new core in the same step, so no command sees a
+/// slot on two cores or on none.
+pub async fn install_topology(core: &Rc<Core>, new: Arc<Topology>) {
+    let all: Vec<usize> = (0..core.ncores).collect();
+    let n = core.ncores;
+    let for_gather = new.clone();
+    core.lock_and(
+        &all,
+        move |c: &Rc<Core>| {
+            let cur = c.topology();
+            let mut out: Vec<(usize, usize, Box<SlotTable>)> = Vec::new();
+            if cur.version >= for_gather.version {
+                return out;
+            }
+            let mut shard = c.shard.borrow_mut();
+            for slot in 0..SLOTS {
+                if cur.slot_core[slot] as usize == c.id
+                    && for_gather.slot_core[slot] as usize != c.id
+                {
+                    for (dbi, db) in shard.dbs.iter_mut().enumerate() {
+                        if let Some(t) = db.take_slot(slot) {
+                            out.push((slot, dbi, t));
+                        }
+                    }
+                }
+            }
+            out
+        },
+        move |gathered| {
+            let mut per_core: Vec<Vec<(usize, usize, Box<SlotTable>)>> =
+                (0..n).map(|_| Vec::new()).collect();
+            for (slot, dbi, t) in gathered.into_iter().flatten() {
+                let to = new.core_of(slot as u16);
+                if let Some(v) = per_core.get_mut(to) {
+                    v.push((slot, dbi, t));
+                }
+            }
+            let jobs = per_core
+                .into_iter()
+                .map(|tables| {
+                    let t = new.clone();
+                    Some(Box::new(move |c: &Rc<Core>| {
+                        let moved = tables.len();
+                        {
+                            let mut shard = c.shard.borrow_mut();
+                            for (slot, dbi, table) in tables {
+                                if let Some(db) = shard.dbs.get_mut(dbi) {
+                                    db.put_slot(slot, table);
+                                }
+                            }
+                        }
+                        if c.topology().version < t.version {
+                            c.set_topology(t);
+                        }
+                        if moved > 0 {
+                            tracing::debug!("shard {} received {} slot tables", c.id, moved);
+                        }
+                    }) as Job)
+                })
+                .collect();
+            (jobs, ())
+        },
+    )
+    .await;
+}
+
+/// Core 0's cluster cron: keeps cluster_state current (it turns ok a few
+/// seconds after full coverage, as Redis's does).
+pub async fn cluster_cron(core: Rc<Core>) {
+    while !core.node.shutting_down.load(Ordering::Relaxed) {
+        runtime::sleep(Duration::from_millis(100)).await;
+        after_cluster_change(&core).await;
+    }
+}
