@@ -393,11 +393,6 @@ fn expiry_lazy_and_active() {
     std::thread::sleep(Duration::from_millis(80));
     assert_eq!(c.get::<_, Option<String>>("lazy").unwrap(), None);
     // Keys never touched again disappear through the active cycle.
-    let _: () = redis::cmd("DEBUG")
-        .arg("SET-ACTIVE-EXPIRE")
-        .arg(1)
-        .query(&mut c)
-        .unwrap_or(());
     let mut p = redis::pipe();
     for i in 0..500 {
         p.cmd("SET")
