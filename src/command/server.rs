@@ -172,7 +172,11 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
             .config
             .write()
             .map_err(|_| Reply::err("ERR config unavailable"))?;
-        cfg.config_set(&pairs).map_err(Reply::err_owned)?;
+        let ctx = crate::config::SetContext {
+            client_is_local: c.is_local,
+            loading: false,
+        };
+        cfg.config_set_with(&pairs, ctx).map_err(Reply::err_owned)?;
         node.max_bulk
             .store(cfg.proto_max_bulk_len() as usize, Ordering::Relaxed);
         node.lfu.store(
