@@ -99,6 +99,8 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Set by SHUTDOWN and friends: the connection stops reading.
     pub monitor_rx: Option<futures::channel::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// The last command name as sent and its row (see `dispatch`).
+    pub last_resolved: Option<(bytes::Bytes, crate::command::Resolved)>,
 }
 
 impl Client {
@@ -117,6 +119,7 @@ impl Client {
             is_local,
             close_after_reply: false,
             monitor_rx: None,
+            last_resolved: None,
         }
     }
 

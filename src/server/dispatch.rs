@@ -47,6 +47,20 @@ pub enum Outcome {
     Reroute(Request),
 }
 
+/// Redis's checks for a slot in cluster mode: served at all, cluster up,
+/// served here (else -MOVED).
+fn cluster_check(t: &crate::runtime::Topology, slot: u16) -> Result<(), Reply> {
+    match t.slot_owner.get(slot as usize) {
+        None | Some(SlotOwner::Unassigned) => Err(Reply::err(errors::CLUSTERDOWN_UNBOUND)),
+        Some(_) if !t.cluster_ok => Err(Reply::err(errors::CLUSTERDOWN)),
+        Some(SlotOwner::Node(n)) => {
+            let addr = t.nodes.get(*n as usize).map_or("", |s| s.as_str());
+            Err(Reply::err_owned(format!("MOVED {slot} {addr}")))
+        }
+        Some(SlotOwner::Myself) => Ok(()),
+    }
+}
+
 /// Runs a keyed command on this core's shard, recording its statistics.
 pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Reply {
     let Handler::Keyed(f) = req.spec.handler else {
@@ -235,24 +249,43 @@ impl Client {
         Reply::err("TRYAGAIN slot is moving between cores")
     }
 
+    /// Where a keyed command runs, after the cluster checks.
     fn route(&self, res: &Resolved, argv: &[Bytes]) -> Result<Route, Reply> {
+        let keys = res.spec.keys;
+        // The common case, one key: no iterator, no bookkeeping.
+        if keys.first > 0 && keys.first == keys.last {
+            let Some(key) = argv.get(keys.first as usize) else {
+                return Ok(Route::Here);
+            };
+            let slot = key_hash_slot(key);
+            return self.core.with_topology(|t| {
+                if t.cluster_enabled {
+                    cluster_check(t, slot)?;
+                }
+                let c = t.core_of(slot);
+                Ok(if c == self.core.id {
+                    Route::Here
+                } else {
+                    Route::Core(c)
+                })
+            });
+        }
         self.core.with_topology(|t| {
-            let mut first: Option<(u16, SlotOwner)> = None;
+            let mut first: Option<u16> = None;
             let mut cores: [usize; 2] = [usize::MAX; 2];
             let mut many: Option<Vec<usize>> = None;
-            for i in res.spec.keys.positions(argv.len()) {
+            for i in keys.positions(argv.len()) {
                 let Some(key) = argv.get(i) else { continue };
                 let slot = key_hash_slot(key);
                 if t.cluster_enabled {
                     match first {
                         None => {
-                            let owner = t.slot_owner[slot as usize];
-                            if owner == SlotOwner::Unassigned {
+                            if t.slot_owner[slot as usize] == SlotOwner::Unassigned {
                                 return Err(Reply::err(errors::CLUSTERDOWN_UNBOUND));
                             }
-                            first = Some((slot, owner));
+                            first = Some(slot);
                         }
-                        Some((s, _)) if s != slot => return Err(Reply::err(errors::CROSSSLOT)),
+                        Some(s) if s != slot => return Err(Reply::err(errors::CROSSSLOT)),
                         _ => {}
                     }
                 }
@@ -266,14 +299,8 @@ impl Client {
                     }
                 }
             }
-            if let Some((slot, owner)) = first {
-                if !t.cluster_ok {
-                    return Err(Reply::err(errors::CLUSTERDOWN));
-                }
-                if let SlotOwner::Node(n) = owner {
-                    let addr = t.nodes.get(n as usize).map_or("", |s| s.as_str());
-                    return Err(Reply::err_owned(format!("MOVED {slot} {addr}")));
-                }
+            if let Some(slot) = first {
+                cluster_check(t, slot)?;
             }
             Ok(match many {
                 Some(mut v) => {
@@ -284,6 +311,28 @@ impl Client {
                 None => Route::Core(cores[0]),
             })
         })
+    }
+
+    /// The command's row, with a one-entry cache per connection: clients
+    /// mostly repeat the same command, and the bytes compare is cheaper than
+    /// lowercasing and hashing the name.
+    fn resolve(&mut self, argv: &[Bytes]) -> Result<Resolved, Reply> {
+        if let (Some((name, res)), Some(a0)) = (&self.last_resolved, argv.first()) {
+            if name == a0 {
+                let (argc, arity) = (argv.len() as i32, res.spec.arity);
+                if (arity > 0 && arity != argc) || argc < -arity {
+                    return Err(Reply::err_owned(errors::wrong_args(TABLE.fullname(res.id))));
+                }
+                return Ok(*res);
+            }
+        }
+        let res = TABLE.resolve(argv)?;
+        if res.argpos == 1 && res.spec.subcommands.is_empty() {
+            if let Some(a0) = argv.first() {
+                self.last_resolved = Some((a0.clone(), res));
+            }
+        }
+        Ok(res)
     }
 
     fn feed_monitor(&self, argv: &[Bytes]) {
@@ -330,7 +379,7 @@ impl Client {
             if self.close_after_reply {
                 break;
             }
-            let res = match TABLE.resolve(&argv) {
+            let res = match self.resolve(&argv) {
                 Ok(res) => res,
                 Err(e) => {
                     self.emit(&mut r, e);
