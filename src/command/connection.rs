@@ -138,7 +138,7 @@ const COMMAND_SUBS: &[CommandSpec] = &[
     ),
     c(
         "getkeys",
-        -3,
+        -4,
         LOADING | STALE,
         command_getkeys,
         "server",
@@ -169,7 +169,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     c(
         "echo",
         2,
-        FAST,
+        LOADING | STALE | FAST,
         echo,
         "connection",
         "1.0.0",
@@ -315,7 +315,8 @@ fn hello(c: &mut Client, mut a: Args) -> Fut<'_> {
         let mut setname = None;
         let mut creds = None;
         while a.remaining() > 0 {
-            let opt = a.next_keyword()?;
+            let raw = a.next_bytes()?;
+            let opt = String::from_utf8_lossy(&raw).to_ascii_uppercase();
             if opt == "AUTH" && a.remaining() >= 2 {
                 creds = Some((a.next_bytes()?, a.next_bytes()?));
             } else if opt == "SETNAME" && a.remaining() >= 1 {
@@ -323,7 +324,7 @@ fn hello(c: &mut Client, mut a: Args) -> Fut<'_> {
             } else {
                 return Err(Reply::err_owned(format!(
                     "ERR Syntax error in HELLO option '{}'",
-                    opt.to_lowercase()
+                    errors::c_str(&raw, usize::MAX)
                 )));
             }
         }
@@ -364,7 +365,7 @@ fn hello(c: &mut Client, mut a: Args) -> Fut<'_> {
 
 fn select(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
-        let v = a.next_i64()?;
+        let v = i64::from(super::parse_i32_arg(a.next_slice()?)?);
         if c.core.node.cluster_enabled() && v != 0 {
             return Err(Reply::err(errors::SELECT_CLUSTER));
         }
@@ -627,11 +628,17 @@ fn client_no_evict(c: &mut Client, mut a: Args) -> Fut<'_> {
     })
 }
 
+/// Redis's CLIENT HELP, word for word (subcommands shardis lacks included, so
+/// tools that parse it see the same text).
 fn client_help(_c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move {
         Ok(help_reply(
             "CLIENT",
             &[
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
                 "GETNAME",
                 "    Return the name of the current connection.",
                 "ID",
@@ -652,16 +659,27 @@ fn client_help(_c: &mut Client, _a: Args) -> Fut<'_> {
                 "      Kill connections authenticated by <username>.",
                 "    * SKIPME (YES|NO)",
                 "      Skip killing current connection (default: yes).",
-                "    * ID <client-id>",
-                "      Kill connections by client id.",
                 "LIST [options ...]",
                 "    Return information about client connections. Options:",
                 "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
                 "      Return clients of specified type.",
-                "NO-EVICT (ON|OFF)",
-                "    Protect current client connection from eviction.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
+                "REPLY (ON|OFF|SKIP)",
+                "    Control the replies sent to the current connection.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
+                "NO-EVICT (ON|OFF)",
+                "    Protect current client connection from eviction.",
             ],
         ))
     })
@@ -765,7 +783,8 @@ fn command_info_reply(spec: &CommandSpec, fullname: &str) -> Reply {
         Reply::Int(spec.keys.last as i64),
         Reply::Int(spec.keys.step as i64),
         acl_categories(spec),
-        Reply::Array(vec![]),
+        // Redis replies an empty set when a command has no tips.
+        Reply::Set(vec![]),
         key_specs(spec),
         Reply::Array(subs),
     ])
@@ -841,7 +860,8 @@ fn command_info(_c: &mut Client, mut a: Args) -> Fut<'_> {
                 .into_iter()
                 .map(|r| match r {
                     Some((id, spec)) => command_info_reply(spec, t.fullname(id)),
-                    None => Reply::NilArray,
+                    // addReplyNull: $-1 in RESP2, _ in RESP3.
+                    None => Reply::Nil,
                 })
                 .collect(),
         ))

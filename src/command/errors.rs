@@ -13,6 +13,8 @@ pub const AUTH_NOPASS: &str = "ERR AUTH <password> called without any password c
 pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 pub const CLUSTERDOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 pub const CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const INT_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const DB_INDEX: &str = "ERR DB index is out of range";
 pub const SELECT_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
 pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
@@ -35,7 +37,14 @@ pub fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{cmd}' command")
 }
 
-/// The `-ERR unknown command` text, with the first arguments as Redis lists them.
+/// `%.Ns` of a C string: the bytes before the first NUL, at most `max` of them.
+pub fn c_str(b: &[u8], max: usize) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// The `-ERR unknown command` text, with the first arguments as Redis lists them
+/// (`'%.*s' ` each while the list is under 128 bytes).
 pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> String {
     let mut list = String::new();
     for a in args {
@@ -43,19 +52,17 @@ pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> String {
             break;
         }
         let room = 128 - list.len();
-        let s = String::from_utf8_lossy(a);
-        let s: String = s.chars().take(room).collect();
-        list.push_str(&format!("'{s}' "));
+        list.push_str(&format!("'{}' ", c_str(a, room)));
     }
-    let name = String::from_utf8_lossy(name);
-    let name: String = name.chars().take(128).collect();
-    format!("ERR unknown command '{name}', with args beginning with: {list}")
+    format!(
+        "ERR unknown command '{}', with args beginning with: {list}",
+        c_str(name, 128)
+    )
 }
 
 /// "ERR unknown subcommand 'foo'. Try CLIENT HELP."
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
-    let s = String::from_utf8_lossy(sub);
-    let s: String = s.chars().take(128).collect();
+    let s = c_str(sub, 128);
     format!(
         "ERR unknown subcommand '{s}'. Try {} HELP.",
         container.to_ascii_uppercase()

@@ -308,7 +308,7 @@ fn renamenx(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 
 /// Parses a DB index argument with Redis's texts.
 fn db_index(ctx: &Ctx, b: &[u8]) -> Result<usize, Reply> {
-    let i = crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))?;
+    let i = super::parse_i32_arg(b)?;
     if i < 0 || i as usize >= ctx.shard.dbs.len() {
         return Err(Reply::err(errors::DB_INDEX));
     }
@@ -457,7 +457,7 @@ pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
     )];
     out.extend(lines.iter().map(|l| Reply::Simple(l.to_string().into())));
     out.push(Reply::simple("HELP"));
-    out.push(Reply::simple("    Print this help."));
+    out.push(Reply::simple("    Prints this help."));
     Reply::Array(out)
 }
 
@@ -502,13 +502,32 @@ fn encode_cursor(slot: usize, pos: usize) -> u64 {
     ((pos as u64) << 14) | slot as u64
 }
 
+/// A cursor as Redis's parseScanCursorOrReply reads it with strtoul: an
+/// optional sign, decimal digits, no leading space; "-1" wraps to 2^64-1, an
+/// empty string is 0, more than 64 bits is an error.
+fn parse_scan_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if b.is_empty() {
+        return Some(0);
+    }
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 fn scan(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, CmdResult> {
     Box::pin(async move {
         let cur = a.next_bytes()?;
-        let cursor: u64 = std::str::from_utf8(&cur)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| Reply::err("ERR invalid cursor"))?;
+        let cursor = parse_scan_cursor(&cur).ok_or_else(|| Reply::err("ERR invalid cursor"))?;
         let mut count = 10usize;
         let mut pattern: Option<Bytes> = None;
         let mut typ: Option<String> = None;
@@ -685,10 +704,9 @@ fn swapdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, Cm
         }
         let x = a.next_bytes()?;
         let y = a.next_bytes()?;
-        let x = crate::keyspace::value::parse_i64(&x)
-            .ok_or_else(|| Reply::err("ERR invalid first DB index"))?;
-        let y = crate::keyspace::value::parse_i64(&y)
-            .ok_or_else(|| Reply::err("ERR invalid second DB index"))?;
+        let x = super::parse_i32_arg(&x).map_err(|_| Reply::err("ERR invalid first DB index"))?;
+        let y = super::parse_i32_arg(&y).map_err(|_| Reply::err("ERR invalid second DB index"))?;
+        let (x, y) = (i64::from(x), i64::from(y));
         let n = c.core.shard.borrow().dbs.len() as i64;
         if x < 0 || x >= n || y < 0 || y >= n {
             return Err(Reply::err(errors::DB_INDEX));
@@ -702,6 +720,19 @@ fn swapdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, Cm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_cursor_like_strtoul() {
+        assert_eq!(parse_scan_cursor(b"0"), Some(0));
+        assert_eq!(parse_scan_cursor(b""), Some(0));
+        assert_eq!(parse_scan_cursor(b"+7"), Some(7));
+        assert_eq!(parse_scan_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_scan_cursor(b" 1"), None);
+        assert_eq!(parse_scan_cursor(b"1x"), None);
+        assert_eq!(parse_scan_cursor(b"-"), None);
+    }
 
     #[test]
     fn cursor_roundtrip() {

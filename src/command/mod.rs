@@ -59,7 +59,8 @@ pub mod flags {
     pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
-    /// The names COMMAND INFO prints, in Redis's order.
+    /// The names COMMAND INFO prints, in Redis's order (addReplyCommandFlags).
+    /// Redis hides may_replicate and sentinel on purpose, so they are absent.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -74,12 +75,10 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
-        (SENTINEL, "sentinel"),
-        (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
     ];
 }
 
@@ -384,6 +383,13 @@ impl Args {
 /// An integer argument with Redis's error text.
 pub fn parse_i64_arg(b: &[u8]) -> Result<i64, Reply> {
     crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))
+}
+
+/// An `int` argument as Redis's getIntFromObjectOrReply reads it: an integer,
+/// then a range check with its own text.
+pub fn parse_i32_arg(b: &[u8]) -> Result<i32, Reply> {
+    let v = parse_i64_arg(b)?;
+    i32::try_from(v).map_err(|_| Reply::err(errors::INT_RANGE))
 }
 
 /// A float as Redis's string2ld/strtold accepts it: no spaces, no NaN;

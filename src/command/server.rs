@@ -161,7 +161,8 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         let rest: Vec<Bytes> = a.rest().to_vec();
         if !rest.len().is_multiple_of(2) {
-            return Err(Reply::err_owned(errors::wrong_args("config|set")));
+            // Redis 7.0: an odd argument count is a syntax error, not an arity one.
+            return Err(Reply::err(errors::SYNTAX));
         }
         let pairs: Vec<(&[u8], &[u8])> = rest
             .chunks_exact(2)
@@ -354,7 +355,7 @@ fn debug(c: &mut Client, mut a: Args) -> Fut<'_> {
         let argc = a.argv().len();
         let unknown = || {
             Reply::err_owned(format!(
-                "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
                 String::from_utf8_lossy(&a.argv()[1])
             ))
         };

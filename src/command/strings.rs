@@ -265,26 +265,65 @@ fn expire_at(unit: &str, v: i64, now: u64, cmd: &str) -> Result<u64, Reply> {
     Ok(at as u64)
 }
 
-fn set(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
-    let key = a.next_bytes()?;
-    let val = a.next_bytes()?;
-    let (mut nx, mut xx, mut get_old) = (false, false, false);
-    let mut exp = ExpireOpt::None;
+/// SET's and GETEX's options, parsed as Redis's parseExtendedStringArgumentsOrReply
+/// does: a repeated option is fine, conflicting ones are a syntax error, and
+/// the expire value is checked only once every option has been read.
+struct StrOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    exp: ExpireOpt,
+}
+
+fn parse_str_opts(ctx: &Ctx, a: &mut Args, is_set: bool, cmd: &str) -> Result<StrOpts, Reply> {
+    let mut o = StrOpts {
+        nx: false,
+        xx: false,
+        get: false,
+        exp: ExpireOpt::None,
+    };
+    // The expire unit given last and its raw value.
+    let mut unit: Option<(&'static str, Bytes)> = None;
     while a.remaining() > 0 {
         let opt = a.next_keyword()?;
+        let has_next = a.remaining() > 0;
+        let timed = |u: &str| unit.as_ref().is_some_and(|(x, _)| *x != u);
         match opt.as_str() {
-            "NX" if !xx => nx = true,
-            "XX" if !nx => xx = true,
-            "GET" => get_old = true,
-            "KEEPTTL" if exp == ExpireOpt::None => exp = ExpireOpt::KeepTtl,
-            "EX" | "PX" | "EXAT" | "PXAT" if exp == ExpireOpt::None => {
-                let v = a.next_slice()?;
-                let v = parse_i64(v).ok_or_else(|| Reply::err(errors::NOT_INT))?;
-                exp = ExpireOpt::At(expire_at(&opt, v, ctx.now, "set")?);
+            "NX" if is_set && !o.xx => o.nx = true,
+            "XX" if is_set && !o.nx => o.xx = true,
+            "GET" if is_set => o.get = true,
+            "KEEPTTL" if is_set && unit.is_none() => o.exp = ExpireOpt::KeepTtl,
+            "PERSIST" if !is_set && unit.is_none() => o.exp = ExpireOpt::Persist,
+            "EX" | "PX" | "EXAT" | "PXAT"
+                if o.exp == ExpireOpt::None && !timed(&opt) && has_next =>
+            {
+                let u = match opt.as_str() {
+                    "EX" => "EX",
+                    "PX" => "PX",
+                    "EXAT" => "EXAT",
+                    _ => "PXAT",
+                };
+                unit = Some((u, a.next_bytes()?));
             }
             _ => return Err(Reply::err(errors::SYNTAX)),
         }
     }
+    if let Some((u, v)) = unit {
+        let v = parse_i64(&v).ok_or_else(|| Reply::err(errors::NOT_INT))?;
+        o.exp = ExpireOpt::At(expire_at(u, v, ctx.now, cmd)?);
+    }
+    Ok(o)
+}
+
+fn set(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
+    let key = a.next_bytes()?;
+    let val = a.next_bytes()?;
+    let StrOpts {
+        nx,
+        xx,
+        get: get_old,
+        exp,
+    } = parse_str_opts(ctx, a, true, "set")?;
     let now = ctx.now;
     let old = if get_old {
         get_str(ctx, &key)?.map(|s| bulk(s))
@@ -362,19 +401,7 @@ fn getdel(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 
 fn getex(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let key = a.next_bytes()?;
-    let mut exp = ExpireOpt::None;
-    while a.remaining() > 0 {
-        let opt = a.next_keyword()?;
-        match opt.as_str() {
-            "PERSIST" if exp == ExpireOpt::None => exp = ExpireOpt::Persist,
-            "EX" | "PX" | "EXAT" | "PXAT" if exp == ExpireOpt::None => {
-                let v = a.next_slice()?;
-                let v = parse_i64(v).ok_or_else(|| Reply::err(errors::NOT_INT))?;
-                exp = ExpireOpt::At(expire_at(&opt, v, ctx.now, "getex")?);
-            }
-            _ => return Err(Reply::err(errors::SYNTAX)),
-        }
-    }
+    let exp = parse_str_opts(ctx, a, false, "getex")?.exp;
     let now = ctx.now;
     let Some(val) = get_str(ctx, &key)?.map(|s| bulk(s)) else {
         return Ok(Reply::Nil);
