@@ -1,7 +1,7 @@
 //! String commands: GET, SET and friends, counters, ranges.
 
 use super::flags::*;
-use super::{errors, parse_f64, Args, CmdResult, CommandSpec, Ctx, Handler::Keyed};
+use super::{errors, Args, CmdResult, CommandSpec, Ctx, Handler::Keyed};
 use crate::keyspace::value::parse_i64;
 use crate::keyspace::{CBytes, Entry, Ttl, Value};
 use crate::protocol::Reply;
@@ -519,46 +519,23 @@ fn decrby(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     incr_by(ctx, &key, by)
 }
 
-/// Formats a float as INCRBYFLOAT does: "%.17Lg"-like without exponent for
-/// human-sized numbers, trailing zeros removed (Redis's ld2string humanfriendly).
-pub fn format_human_float(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    // Redis uses long double "%.17Lf" and trims zeros; with f64 we print the
-    // shortest representation that round-trips, in plain notation.
-    let mut s = format!("{v}");
-    if s.contains('e') {
-        s = format!("{v:.17}");
-    }
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    if s == "-0" {
-        s = "0".into();
-    }
-    s
-}
-
 fn incrbyfloat(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let key = a.next_bytes()?;
-    let by = a.next_slice()?;
-    let by = parse_f64(by).ok_or_else(|| Reply::err(errors::NOT_FLOAT))?;
+    let by = a.next_bytes()?;
     let now = ctx.now;
+    let not_float = || Reply::err(errors::NOT_FLOAT);
+    // Redis reads the stored value first, then the increment.
     let cur = match get_str(ctx, &key)? {
-        None => 0.0,
-        Some(s) => parse_f64(s).ok_or_else(|| Reply::err(errors::NOT_FLOAT))?,
+        None => ld::Ld::Finite {
+            neg: false,
+            mant: 0,
+            exp: 0,
+        },
+        Some(s) => ld::parse(s).ok_or_else(not_float)?,
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
-        return Err(Reply::err(errors::INCR_NAN_INF));
-    }
-    let s = format_human_float(new);
+    let by = ld::parse(&by).ok_or_else(not_float)?;
+    let new = ld::add(cur, by).ok_or_else(|| Reply::err(errors::INCR_NAN_INF))?;
+    let s = ld::format_human(new);
     ctx.db().set(&key, Value::str(s.as_bytes()), Ttl::Keep, now);
     Ok(Reply::Bulk(Bytes::from(s)))
 }
@@ -659,15 +636,507 @@ fn setrange(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     }
 }
 
+/// INCRBYFLOAT's arithmetic, as Redis does it on x86-64: `long double` (x87
+/// 80-bit extended, 64-bit significand) parsed by strtold, added once and
+/// printed with "%.17Lf". Rust has no such type, so this is a small exact
+/// software version: every step is computed on big integers and rounded once,
+/// to nearest, ties to even, like the hardware and glibc.
+mod ld {
+    /// A little-endian big unsigned integer, 32-bit limbs.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Big(Vec<u32>);
+
+    impl Big {
+        fn from_u64(v: u64) -> Big {
+            let mut b = Big(vec![v as u32, (v >> 32) as u32]);
+            b.trim();
+            b
+        }
+        fn trim(&mut self) {
+            while self.0.last() == Some(&0) {
+                self.0.pop();
+            }
+        }
+        fn is_zero(&self) -> bool {
+            self.0.is_empty()
+        }
+        fn bits(&self) -> i64 {
+            match self.0.last() {
+                None => 0,
+                Some(&top) => (self.0.len() as i64 - 1) * 32 + (32 - top.leading_zeros() as i64),
+            }
+        }
+        fn bit(&self, i: i64) -> bool {
+            if i < 0 {
+                return false;
+            }
+            let (w, b) = ((i / 32) as usize, i % 32);
+            self.0.get(w).is_some_and(|x| x >> b & 1 == 1)
+        }
+        /// True when any bit below `i` is set.
+        fn any_below(&self, i: i64) -> bool {
+            if i <= 0 {
+                return false;
+            }
+            let (w, b) = ((i / 32) as usize, i % 32);
+            self.0.iter().take(w).any(|&x| x != 0)
+                || (b > 0 && self.0.get(w).is_some_and(|&x| x & ((1u32 << b) - 1) != 0))
+        }
+        fn mul_add_small(&mut self, m: u32, a: u32) {
+            let mut carry = a as u64;
+            for x in self.0.iter_mut() {
+                let v = *x as u64 * m as u64 + carry;
+                *x = v as u32;
+                carry = v >> 32;
+            }
+            if carry > 0 {
+                self.0.push(carry as u32);
+            }
+        }
+        fn pow10(n: u32) -> Big {
+            let mut b = Big::from_u64(1);
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(9);
+                b.mul_add_small(10u32.pow(k), 0);
+                left -= k;
+            }
+            b
+        }
+        fn mul(&self, o: &Big) -> Big {
+            let mut r = vec![0u32; self.0.len() + o.0.len() + 1];
+            for (i, &a) in self.0.iter().enumerate() {
+                let mut carry = 0u64;
+                for (j, &b) in o.0.iter().enumerate() {
+                    let v = r[i + j] as u64 + a as u64 * b as u64 + carry;
+                    r[i + j] = v as u32;
+                    carry = v >> 32;
+                }
+                let mut k = i + o.0.len();
+                while carry > 0 {
+                    let v = r[k] as u64 + carry;
+                    r[k] = v as u32;
+                    carry = v >> 32;
+                    k += 1;
+                }
+            }
+            let mut b = Big(r);
+            b.trim();
+            b
+        }
+        fn shl(&self, n: i64) -> Big {
+            if self.is_zero() || n == 0 {
+                return self.clone();
+            }
+            let (w, b) = ((n / 32) as usize, (n % 32) as u32);
+            let mut r = vec![0u32; w];
+            let mut carry = 0u32;
+            for &x in &self.0 {
+                r.push(if b == 0 { x } else { (x << b) | carry });
+                carry = if b == 0 { 0 } else { x >> (32 - b) };
+            }
+            r.push(carry);
+            let mut out = Big(r);
+            out.trim();
+            out
+        }
+        fn shr(&self, n: i64) -> Big {
+            let (w, b) = ((n / 32) as usize, (n % 32) as u32);
+            if w >= self.0.len() {
+                return Big(Vec::new());
+            }
+            let src = &self.0[w..];
+            let mut r = Vec::with_capacity(src.len());
+            for i in 0..src.len() {
+                let lo = src[i] >> b;
+                let hi = if b == 0 {
+                    0
+                } else {
+                    src.get(i + 1).map_or(0, |&x| x << (32 - b))
+                };
+                r.push(lo | hi);
+            }
+            let mut out = Big(r);
+            out.trim();
+            out
+        }
+        fn cmp(&self, o: &Big) -> std::cmp::Ordering {
+            self.0
+                .len()
+                .cmp(&o.0.len())
+                .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+        }
+        /// self - o, for self >= o.
+        fn sub(&self, o: &Big) -> Big {
+            let mut r = self.0.clone();
+            let mut borrow = 0i64;
+            for (i, x) in r.iter_mut().enumerate() {
+                let v = *x as i64 - o.0.get(i).copied().unwrap_or(0) as i64 - borrow;
+                borrow = i64::from(v < 0);
+                *x = v.rem_euclid(1 << 32) as u32;
+            }
+            let mut b = Big(r);
+            b.trim();
+            b
+        }
+        fn add(&self, o: &Big) -> Big {
+            let n = self.0.len().max(o.0.len());
+            let mut r = Vec::with_capacity(n + 1);
+            let mut carry = 0u64;
+            for i in 0..n {
+                let v = self.0.get(i).copied().unwrap_or(0) as u64
+                    + o.0.get(i).copied().unwrap_or(0) as u64
+                    + carry;
+                r.push(v as u32);
+                carry = v >> 32;
+            }
+            r.push(carry as u32);
+            let mut b = Big(r);
+            b.trim();
+            b
+        }
+        fn low_u64(&self) -> u64 {
+            self.0.first().copied().unwrap_or(0) as u64
+                | (self.0.get(1).copied().unwrap_or(0) as u64) << 32
+        }
+        /// (self / d, self % d) for a small d.
+        fn divmod_small(&self, d: u32) -> (Big, u32) {
+            let mut q = vec![0u32; self.0.len()];
+            let mut rem = 0u64;
+            for i in (0..self.0.len()).rev() {
+                let cur = (rem << 32) | self.0[i] as u64;
+                q[i] = (cur / d as u64) as u32;
+                rem = cur % d as u64;
+            }
+            let mut b = Big(q);
+            b.trim();
+            (b, rem as u32)
+        }
+        fn to_decimal(&self) -> String {
+            if self.is_zero() {
+                return "0".into();
+            }
+            let mut chunks = Vec::new();
+            let mut cur = self.clone();
+            while !cur.is_zero() {
+                let (q, r) = cur.divmod_small(1_000_000_000);
+                chunks.push(r);
+                cur = q;
+            }
+            let mut s = chunks.pop().map_or(String::new(), |c| c.to_string());
+            for c in chunks.iter().rev() {
+                s.push_str(&format!("{c:09}"));
+            }
+            s
+        }
+    }
+
+    /// Exponent of the least significant significand bit of the smallest
+    /// subnormal, and the largest leading-bit exponent.
+    const MIN_LSB: i64 = -16445;
+    const MAX_EXP: i64 = 16383;
+
+    /// A finite or infinite x87 extended value: (-1)^neg * mant * 2^exp.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub enum Ld {
+        Finite { neg: bool, mant: u64, exp: i64 },
+        Inf { neg: bool },
+    }
+
+    /// Rounds num/den * 2^e2 (num, den > 0) to the nearest extended value.
+    fn round(neg: bool, num: &Big, den: &Big, e2: i64) -> Ld {
+        if num.is_zero() {
+            return Ld::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            };
+        }
+        // Scale so that the quotient has at least 66 bits.
+        let shift = 66 - (num.bits() - den.bits());
+        let (n, d) = if shift >= 0 {
+            (num.shl(shift), den.clone())
+        } else {
+            (num.clone(), den.shl(-shift))
+        };
+        let e = e2 - shift;
+        // Binary long division; the quotient has 66 or 67 bits.
+        let mut q = Big(Vec::new());
+        let mut rem = n;
+        for i in (0..68).rev() {
+            let dd = d.shl(i);
+            if rem.cmp(&dd) != std::cmp::Ordering::Less {
+                rem = rem.sub(&dd);
+                q = q.add(&Big::from_u64(1).shl(i));
+            }
+        }
+        let lead = q.bits() - 1 + e;
+        let lsb = (lead - 63).max(MIN_LSB);
+        let s = lsb - e;
+        let mut m = q.shr(s).low_u64();
+        let round_bit = q.bit(s - 1);
+        let sticky = q.any_below(s - 1) || !rem.is_zero();
+        let mut exp = lsb;
+        if round_bit && (sticky || m & 1 == 1) {
+            let (v, over) = m.overflowing_add(1);
+            m = if over {
+                exp += 1;
+                1 << 63
+            } else {
+                v
+            };
+        }
+        if m != 0 && 63 - m.leading_zeros() as i64 + exp > MAX_EXP {
+            return Ld::Inf { neg };
+        }
+        Ld::Finite { neg, mant: m, exp }
+    }
+
+    fn hexval(c: u8) -> Option<u32> {
+        (c as char).to_digit(16)
+    }
+
+    /// strtold over the whole of `s`, with Redis's string2ld checks: no
+    /// leading space, nothing left over, no NaN, no overflow to infinity
+    /// and no underflow to zero.
+    pub fn parse(s: &[u8]) -> Option<Ld> {
+        if s.is_empty() || s.len() >= 5 * 1024 {
+            return None;
+        }
+        let (neg, body) = match s[0] {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let lower = body.to_ascii_lowercase();
+        if lower == b"inf" || lower == b"infinity" {
+            return Some(Ld::Inf { neg });
+        }
+        let hex = lower.starts_with(b"0x");
+        let (radix, digits) = if hex {
+            (16u32, &lower[2..])
+        } else {
+            (10, &lower[..])
+        };
+        let mut mant = Big(Vec::new());
+        let mut any = false;
+        let mut frac = 0i64;
+        let mut i = 0;
+        let mut seen_dot = false;
+        while i < digits.len() {
+            let c = digits[i];
+            if c == b'.' && !seen_dot {
+                seen_dot = true;
+            } else if let Some(v) = hexval(c).filter(|&v| v < radix) {
+                any = true;
+                mant.mul_add_small(radix, v);
+                if seen_dot {
+                    frac += 1;
+                }
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if !any {
+            return None;
+        }
+        let mut exp10 = 0i64;
+        if i < digits.len() {
+            let marker = if hex { b'p' } else { b'e' };
+            if digits[i] != marker {
+                return None;
+            }
+            let e = &digits[i + 1..];
+            let (eneg, ed) = match e.first() {
+                Some(b'-') => (true, &e[1..]),
+                Some(b'+') => (false, &e[1..]),
+                _ => (false, e),
+            };
+            if ed.is_empty() || !ed.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let mut v: i64 = 0;
+            for &c in ed {
+                v = (v * 10 + (c - b'0') as i64).min(1 << 40);
+            }
+            exp10 = if eneg { -v } else { v };
+        }
+        let v = if mant.is_zero() {
+            Ld::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            }
+        } else if hex {
+            let e2 = exp10 - 4 * frac;
+            if e2 + mant.bits() > MAX_EXP + 2 {
+                Ld::Inf { neg }
+            } else if e2 + mant.bits() < MIN_LSB - 2 {
+                return None;
+            } else {
+                round(neg, &mant, &Big::from_u64(1), e2)
+            }
+        } else {
+            let k = exp10 - frac;
+            // Decimal exponent of the leading digit.
+            let lead = mant.to_decimal().len() as i64 - 1 + k;
+            if lead > 4933 {
+                Ld::Inf { neg }
+            } else if lead < -4953 {
+                return None;
+            } else if k >= 0 {
+                round(neg, &mant.mul(&Big::pow10(k as u32)), &Big::from_u64(1), 0)
+            } else {
+                round(neg, &mant, &Big::pow10((-k) as u32), 0)
+            }
+        };
+        match v {
+            Ld::Inf { .. } if lower.starts_with(b"inf") => Some(v),
+            // Overflow (ERANGE with HUGE_VALL) is refused like Redis does.
+            Ld::Inf { .. } => None,
+            // Underflow to zero (ERANGE with 0) is refused too.
+            Ld::Finite { mant: 0, .. } if !mant.is_zero() => None,
+            v => Some(v),
+        }
+    }
+
+    /// a + b, rounded once; None for NaN or infinity (Redis's error).
+    pub fn add(a: Ld, b: Ld) -> Option<Ld> {
+        let (
+            Ld::Finite {
+                neg: na,
+                mant: ma,
+                exp: ea,
+            },
+            Ld::Finite {
+                neg: nb,
+                mant: mb,
+                exp: eb,
+            },
+        ) = (a, b)
+        else {
+            return None;
+        };
+        if ma == 0 && mb == 0 {
+            return Some(Ld::Finite {
+                neg: na && nb,
+                mant: 0,
+                exp: 0,
+            });
+        }
+        if ma == 0 {
+            return Some(b);
+        }
+        if mb == 0 {
+            return Some(a);
+        }
+        let e = ea.min(eb);
+        let x = Big::from_u64(ma).shl(ea - e);
+        let y = Big::from_u64(mb).shl(eb - e);
+        let (neg, n) = if na == nb {
+            (na, x.add(&y))
+        } else {
+            match x.cmp(&y) {
+                std::cmp::Ordering::Greater => (na, x.sub(&y)),
+                std::cmp::Ordering::Less => (nb, y.sub(&x)),
+                std::cmp::Ordering::Equal => (false, Big(Vec::new())),
+            }
+        };
+        match round(neg, &n, &Big::from_u64(1), e) {
+            Ld::Inf { .. } => None,
+            v => Some(v),
+        }
+    }
+
+    /// "%.17Lf", then Redis's ld2string(LD_STR_HUMAN) trimming: no trailing
+    /// zeros, no trailing dot, "-0" as "0".
+    pub fn format_human(v: Ld) -> String {
+        let Ld::Finite { neg, mant, exp } = v else {
+            return match v {
+                Ld::Inf { neg: true } => "-inf".into(),
+                _ => "inf".into(),
+            };
+        };
+        // value * 10^17, rounded half to even.
+        let n = Big::from_u64(mant).mul(&Big::pow10(17));
+        let scaled = if exp >= 0 {
+            n.shl(exp)
+        } else {
+            let q = n.shr(-exp);
+            let half = n.bit(-exp - 1);
+            let sticky = n.any_below(-exp - 1);
+            if half && (sticky || q.bit(0)) {
+                q.add(&Big::from_u64(1))
+            } else {
+                q
+            }
+        };
+        let mut digits = scaled.to_decimal();
+        while digits.len() < 18 {
+            digits.insert(0, '0');
+        }
+        let (int, frac) = digits.split_at(digits.len() - 17);
+        let frac = frac.trim_end_matches('0');
+        let mut s = String::new();
+        if neg {
+            s.push('-');
+        }
+        s.push_str(int);
+        if !frac.is_empty() {
+            s.push('.');
+            s.push_str(frac);
+        }
+        if s == "-0" {
+            s = "0".into();
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::format_human_float;
+    use super::ld::{add, format_human, parse};
+
+    fn incr(a: &str, b: &str) -> Option<String> {
+        let x = parse(a.as_bytes())?;
+        let y = parse(b.as_bytes())?;
+        add(x, y).map(format_human)
+    }
 
     #[test]
-    fn human_floats() {
-        assert_eq!(format_human_float(10.5), "10.5");
-        assert_eq!(format_human_float(3.0), "3");
-        assert_eq!(format_human_float(5.0e3), "5000");
-        assert_eq!(format_human_float(-0.0), "0");
+    fn long_double_like_redis() {
+        // Expected strings are redis-server 7.0.15's replies on x86-64.
+        assert_eq!(incr("10.5", "0.1").as_deref(), Some("10.6"));
+        assert_eq!(
+            incr("5.6", "3.0e3").as_deref(),
+            Some("3005.60000000000000009")
+        );
+        assert_eq!(incr("0.1", "0.2").as_deref(), Some("0.3"));
+        assert_eq!(incr("1e17", "1").as_deref(), Some("100000000000000001"));
+        assert_eq!(incr("0", "1e-300").as_deref(), Some("0"));
+        assert_eq!(incr("0x10", "1").as_deref(), Some("17"));
+        assert_eq!(
+            incr("9223372036854775808", "1").as_deref(),
+            Some("9223372036854775809")
+        );
+        assert_eq!(
+            incr("3", "3.14159265358979323846").as_deref(),
+            Some("6.14159265358979324")
+        );
+        assert_eq!(incr("0", "-0.0").as_deref(), Some("0"));
+        assert_eq!(incr("0", "-1e-30").as_deref(), Some("0"));
+        assert_eq!(incr("5.", "-.5").as_deref(), Some("4.5"));
+        assert!(incr("1", "inf").is_none());
+        assert!(parse(b"nan").is_none());
+        assert!(parse(b" 1").is_none());
+        assert!(parse(b"1 ").is_none());
+        assert!(parse(b"1e").is_none());
+        assert!(parse(b"0x").is_none());
+        assert!(parse(b".").is_none());
+        assert!(parse(b"1e5000").is_none());
+        assert!(parse(b"1e-5000").is_none());
+        assert!(parse(b"1e4000").is_some());
+        assert!(parse(b"-inf").is_some());
     }
 }
