@@ -146,6 +146,10 @@ pub struct ClusterState {
     first_update_ms: Option<u64>,
     among_minority_ms: Option<u64>,
     todo: Todo,
+    /// Increases whenever slot ownership or the known nodes change, so a
+    /// topology built from an older generation is known to be stale even
+    /// after another caller took the [`Todo`].
+    generation: u64,
     /// `cluster-node-timeout`
     pub node_timeout_ms: u64,
     /// `cluster-require-full-coverage`
@@ -206,6 +210,7 @@ impl ClusterState {
                 update_state: true,
                 slots_changed: true,
             },
+            generation: 0,
             node_timeout_ms: DEFAULT_NODE_TIMEOUT_MS,
             require_full_coverage: true,
             preferred_endpoint: EndpointType::Ip,
@@ -359,7 +364,15 @@ impl ClusterState {
     }
 
     fn mark(&mut self, todo: Todo) {
+        if todo.slots_changed {
+            self.generation += 1;
+        }
         self.todo.merge(todo);
+    }
+
+    /// See the `generation` field: changes with every change of slots or nodes.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     // ----- own address -------------------------------------------------

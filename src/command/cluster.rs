@@ -1,15 +1,15 @@
 //! CLUSTER subcommands, READONLY and READWRITE. The node's cluster state lives
 //! in `Node::cluster`; changes of slot ownership are applied to every core by
-//! `server::services::after_cluster_change`.
+//! `server::services::apply_cluster_change`.
 
 use super::flags::*;
 use super::keys::help_reply;
 use super::{errors, Args, CmdResult, CommandSpec, Handler};
-use crate::cluster::slot::{key_hash_slot, parse_slot};
+use crate::cluster::slot::{key_hash_slot, SLOTS};
 use crate::cluster::{ClusterError, ClusterState, ResetMode};
 use crate::protocol::Reply;
 use crate::server::client::Client;
-use crate::server::services::after_cluster_change;
+use crate::server::services::apply_cluster_change;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
 
@@ -219,7 +219,26 @@ fn myid(c: &mut Client, _a: Args) -> Fut<'_> {
 }
 
 fn info(c: &mut Client, _a: Args) -> Fut<'_> {
-    Box::pin(async move { with_state(c, |s| s.info_reply()) })
+    Box::pin(async move {
+        with_state(c, |_| ())?;
+        // cluster_state as the cores enforce it: the live state may already
+        // have turned (core 0's cron) while the new topology is still being
+        // installed, and a client that polls for "ok" must not then get
+        // -CLUSTERDOWN. Bring the cores up to date first, read this core's
+        // snapshot, and wait until every core has it too.
+        apply_cluster_change(&c.core).await;
+        let enforced_ok = c.core.with_topology(|t| t.cluster_ok);
+        let text = with_state(c, |s| s.info_text())?;
+        let _ = c.core.run_on_all(|_| ()).await;
+        let text = match text.split_once("\r\n") {
+            Some((first, rest)) if first.starts_with("cluster_state:") => {
+                let state = if enforced_ok { "ok" } else { "fail" };
+                format!("cluster_state:{state}\r\n{rest}")
+            }
+            _ => text,
+        };
+        Ok(Reply::Verbatim("txt", Bytes::from(text)))
+    })
 }
 
 fn nodes(c: &mut Client, _a: Args) -> Fut<'_> {
@@ -240,7 +259,7 @@ async fn change(
     f: impl FnOnce(&mut ClusterState) -> Result<(), ClusterError>,
 ) -> CmdResult {
     with_state(c, f)?.map_err(Reply::from)?;
-    after_cluster_change(&c.core).await;
+    apply_cluster_change(&c.core).await;
     Ok(Reply::OK)
 }
 
@@ -305,14 +324,23 @@ fn keyslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     })
 }
 
-fn slot_arg(b: &[u8], err: &'static str) -> Result<u16, Reply> {
-    parse_slot(b).ok_or_else(|| Reply::err(err))
+/// An integer argument as Redis's `getLongLongFromObjectOrReply` reads it.
+fn int_arg(b: &[u8]) -> Result<i64, Reply> {
+    crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))
+}
+
+/// `n` as a slot number, or the error `err` when it is outside 0..16383.
+fn slot_in_range(n: i64, err: &'static str) -> Result<u16, Reply> {
+    u16::try_from(n)
+        .ok()
+        .filter(|&s| usize::from(s) < SLOTS)
+        .ok_or_else(|| Reply::err(err))
 }
 
 fn countkeysinslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         with_state(c, |_| ())?;
-        let slot = slot_arg(&a.next_bytes()?, "ERR Invalid slot")?;
+        let slot = slot_in_range(int_arg(&a.next_bytes()?)?, "ERR Invalid slot")?;
         let owner = c.core.with_topology(|t| t.core_of(slot));
         let n = c
             .core
@@ -328,18 +356,18 @@ fn countkeysinslot(c: &mut Client, mut a: Args) -> Fut<'_> {
 fn getkeysinslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         with_state(c, |_| ())?;
-        let slot = a.next_bytes()?;
-        let count = a.next_bytes()?;
-        let count = crate::keyspace::value::parse_i64(&count)
-            .filter(|&n| n >= 0)
-            .ok_or_else(|| Reply::err("ERR Invalid slot or number of keys"))?;
-        let slot = slot_arg(&slot, "ERR Invalid slot or number of keys")?;
+        // Redis parses both integers before checking either's range.
+        let slot = int_arg(&a.next_bytes()?)?;
+        let count = int_arg(&a.next_bytes()?)?;
+        const BAD: &str = "ERR Invalid slot or number of keys";
+        let slot = slot_in_range(slot, BAD)?;
+        let count = usize::try_from(count).map_err(|_| Reply::err(BAD))?;
         let owner = c.core.with_topology(|t| t.core_of(slot));
         let keys = c
             .core
             .run_on(owner, move |core| {
                 core.shard.borrow().dbs[0]
-                    .keys_in_slot(slot as usize, count as usize)
+                    .keys_in_slot(slot as usize, count)
                     .into_iter()
                     .map(|k| Bytes::copy_from_slice(&k))
                     .collect::<Vec<_>>()
@@ -368,7 +396,7 @@ fn reset(c: &mut Client, mut a: Args) -> Fut<'_> {
                 tracing::info!("Node hard reset, now I'm {}", s.my_id().as_str());
             }
         })?;
-        after_cluster_change(&c.core).await;
+        apply_cluster_change(&c.core).await;
         Ok(Reply::OK)
     })
 }
@@ -376,7 +404,7 @@ fn reset(c: &mut Client, mut a: Args) -> Fut<'_> {
 fn bumpepoch(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move {
         let r = with_state(c, |s| s.bump_epoch())?;
-        after_cluster_change(&c.core).await;
+        apply_cluster_change(&c.core).await;
         Ok(r)
     })
 }

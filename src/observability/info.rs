@@ -3,6 +3,7 @@
 
 use super::memory;
 use crate::command::TABLE;
+use crate::runtime::topology::SlotOwner;
 use crate::runtime::{current_cpu, now_us, CmdStat, Core};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -32,10 +33,13 @@ pub struct CoreReport {
 pub fn report(core: &Rc<Core>) -> CoreReport {
     let shard = core.shard.borrow();
     let stats = core.stats.borrow();
+    // The slots this core serves: the node's own slots the table gives it
+    // (a slot the node does not serve may still have a core for its keys).
     let slots = core.with_topology(|t| {
         t.slot_core
             .iter()
-            .filter(|&&c| c as usize == core.id)
+            .zip(&t.slot_owner)
+            .filter(|&(&c, &o)| c as usize == core.id && o == SlotOwner::Myself)
             .count()
     });
     CoreReport {

@@ -20,6 +20,8 @@ pub struct Topology {
     pub cluster_enabled: bool,
     /// cluster_state:ok (all slots served); always true standalone.
     pub cluster_ok: bool,
+    /// `ClusterState::generation` this snapshot was built from (0 standalone).
+    pub cluster_generation: u64,
     /// slot -> core holding its keys on this node.
     pub slot_core: Vec<u16>,
     /// slot -> who serves it (standalone: always `Myself`).
@@ -36,6 +38,7 @@ impl Topology {
             version: 0,
             cluster_enabled: false,
             cluster_ok: true,
+            cluster_generation: 0,
             slot_core: super::slot_table::assign_cores(&all, cores),
             slot_owner: vec![SlotOwner::Myself; SLOTS],
             nodes: Vec::new(),
@@ -49,6 +52,12 @@ impl Topology {
 }
 
 impl Topology {
+    /// True when this snapshot no longer matches `state`: slots or nodes
+    /// changed since it was built, or cluster_state did.
+    pub fn is_stale_for(&self, state: &crate::cluster::ClusterState) -> bool {
+        self.cluster_generation != state.generation() || self.cluster_ok != state.is_ok()
+    }
+
     /// The snapshot for a node in cluster mode: who serves each slot, and
     /// which core holds each slot's keys (owned slots balanced over `cores`).
     pub fn from_cluster(
@@ -79,6 +88,7 @@ impl Topology {
             version,
             cluster_enabled: true,
             cluster_ok: state.is_ok(),
+            cluster_generation: state.generation(),
             slot_core: super::slot_table::assign_cores(mine, cores),
             slot_owner,
             nodes,

@@ -34,6 +34,7 @@ pub fn load_cluster_state(
     path: &Path,
     port: u16,
     node_timeout_ms: u64,
+    require_full_coverage: bool,
 ) -> Result<ClusterState, String> {
     let cport = crate::cluster::bus_port_for(port).unwrap_or(port);
     let mut state = match nodes_conf::load(path).map_err(|e| e.to_string())? {
@@ -47,6 +48,7 @@ pub fn load_cluster_state(
     };
     state.set_my_ports(port, cport);
     state.node_timeout_ms = node_timeout_ms;
+    state.require_full_coverage = require_full_coverage;
     state.update_state(now_ms());
     let _ = state.take_todo();
     nodes_conf::save_atomic(path, &state.nodes_conf_text()).map_err(|e| {
@@ -71,35 +73,62 @@ pub fn initial_topology(state: Option<&ClusterState>, cores: usize) -> Topology 
 /// health changed.
 pub async fn after_cluster_change(core: &Rc<Core>) {
     let node = core.node.clone();
-    let (save_text, topo) = {
+    // Options CONFIG SET may have changed, and the file's path; read before
+    // the cluster lock is taken, so the two locks are never held together.
+    let options = node
+        .config
+        .read()
+        .ok()
+        .map(|c| (c.cluster_require_full_coverage(), c.cluster_node_timeout()));
+    let path = nodes_conf_path(&node);
+    let topo = {
         let Ok(mut guard) = node.cluster.lock() else {
             return;
         };
         let Some(s) = guard.as_mut() else { return };
+        if let Some((full_coverage, node_timeout_ms)) = options {
+            s.require_full_coverage = full_coverage;
+            s.node_timeout_ms = node_timeout_ms;
+        }
         let mut todo = s.take_todo();
         s.update_state(now_ms());
         let more = s.take_todo();
         todo.save_config |= more.save_config;
         todo.slots_changed |= more.slots_changed;
-        let stale = core.with_topology(|t| t.cluster_ok != s.is_ok());
-        let save = todo.save_config.then(|| s.nodes_conf_text());
-        let topo = (todo.slots_changed || stale)
-            .then(|| Topology::from_cluster(s, core.ncores, next_version()));
-        (save, topo)
-    };
-    if let Some(text) = save_text {
-        let path = nodes_conf_path(&node);
-        if let Err(e) = nodes_conf::save_atomic(&path, &text) {
-            tracing::warn!(
-                "Could not save the cluster config {}: {}",
-                path.display(),
-                e
-            );
+        // Saved under the lock: whoever takes the lock next (a command on
+        // another core) finds the file already written.
+        if todo.save_config {
+            if let Err(e) = nodes_conf::save_atomic(&path, &s.nodes_conf_text()) {
+                tracing::warn!(
+                    "Could not save the cluster config {}: {}",
+                    path.display(),
+                    e
+                );
+            }
         }
-    }
+        // Judged against the state, not only the todo: when another core's
+        // call took the todo first, this core's snapshot still tells whether
+        // the change has been installed.
+        let stale = core.with_topology(|t| t.is_stale_for(s));
+        (todo.slots_changed || stale)
+            .then(|| Topology::from_cluster(s, core.ncores, next_version()))
+    };
     if let Some(t) = topo {
         install_topology(core, Arc::new(t)).await;
     }
+}
+
+/// [`after_cluster_change`] for a command: when it returns, every core
+/// routes with a topology at least as new as the cluster state the command
+/// left, so the client's next command (on any connection) sees the change.
+pub async fn apply_cluster_change(core: &Rc<Core>) {
+    after_cluster_change(core).await;
+    // A topology reaches the other cores in the job that releases them,
+    // posted but not awaited, and a concurrent call (core 0's cron) may be
+    // the one installing it. Every core defers jobs while reserved and sets
+    // the topology before its release, so a no-op job answered by every core
+    // means every core has it.
+    let _ = core.run_on_all(|_| ()).await;
 }
 
 /// Installs `new` on every core while all are reserved; slot tables whose

@@ -302,3 +302,142 @@ pub fn slot_of(key: &[u8]) -> u16 {
     }
     crc % 16384
 }
+
+// ---- Helpers for the cluster, config and tools tests (additions). ----
+
+/// What a bounded child process run produced.
+pub struct Ran {
+    /// None when the process was killed at the deadline.
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn ok(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+/// Runs `cmd` with stdin `input`, killing it after `timeout`.
+pub fn run_bounded(cmd: &mut Command, input: &[u8], timeout: Duration) -> Ran {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let ro = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let re = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = w.join();
+    let stdout = String::from_utf8_lossy(&ro.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&re.join().unwrap_or_default()).into_owned();
+    Ran {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Runs redis-cli against `port` with `args` (bounded); None when it is missing.
+pub fn redis_cli(port: u16, args: &[&str], input: &[u8], timeout: Duration) -> Option<Ran> {
+    let cli = which("redis-cli")?;
+    Some(run_bounded(
+        Command::new(cli)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(args),
+        input,
+        timeout,
+    ))
+}
+
+/// The value of `field` in an INFO-style `name:value` text.
+pub fn info_field(text: &str, field: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+/// The `shardN:` lines of INFO shards as (cpu, slots, keys) per shard.
+pub fn info_shards(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    text.lines()
+        .filter(|l| l.starts_with("shard") && l.contains(':'))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(_, v)| {
+            v.trim()
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Polls CLUSTER INFO until `cluster_state:<want>` (bounded by `limit`).
+pub fn wait_cluster_state(c: &mut redis::Connection, want: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let info: String = redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query(c)
+            .unwrap_or_default();
+        if info_field(&info, "cluster_state").as_deref() == Some(want) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `sig` to the server process.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    /// Waits (bounded) for the process to exit; its status, or None.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
