@@ -722,25 +722,52 @@ fn acl_categories(spec: &CommandSpec) -> Reply {
     } else {
         v.push("@slow");
     }
+    // Redis lists categories in the order of its category table.
+    const ORDER: &[&str] = &[
+        "@keyspace",
+        "@read",
+        "@write",
+        "@set",
+        "@sortedset",
+        "@list",
+        "@hash",
+        "@string",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@stream",
+        "@pubsub",
+        "@admin",
+        "@fast",
+        "@slow",
+        "@blocking",
+        "@dangerous",
+        "@connection",
+        "@transaction",
+        "@scripting",
+    ];
+    v.sort_by_key(|c| ORDER.iter().position(|o| o == c).unwrap_or(ORDER.len()));
     Reply::Set(v.into_iter().map(Reply::simple).collect())
 }
 
 fn key_specs(spec: &CommandSpec) -> Reply {
+    // Redis replies key specs as a set, and its key spec flags other than
+    // RO/RW/OW/RM in lowercase.
     if spec.keys.first <= 0 {
-        return Reply::Array(vec![]);
+        return Reply::Set(vec![]);
     }
     let s = |v: &'static str| Reply::bulk(v);
     let flags = if spec.has(WRITE) {
-        vec![Reply::simple("RW"), Reply::simple("UPDATE")]
+        vec![Reply::simple("RW"), Reply::simple("update")]
     } else {
-        vec![Reply::simple("RO"), Reply::simple("ACCESS")]
+        vec![Reply::simple("RO"), Reply::simple("access")]
     };
     let last = if spec.keys.last < 0 {
         spec.keys.last as i64
     } else {
         (spec.keys.last - spec.keys.first) as i64
     };
-    Reply::Array(vec![Reply::Map(vec![
+    Reply::Set(vec![Reply::Map(vec![
         (s("flags"), Reply::Set(flags)),
         (
             s("begin_search"),
@@ -770,11 +797,17 @@ fn key_specs(spec: &CommandSpec) -> Reply {
 }
 
 fn command_info_reply(spec: &CommandSpec, fullname: &str) -> Reply {
-    let subs = spec
+    let subs: Vec<Reply> = spec
         .subcommands
         .iter()
         .map(|s| command_info_reply(s, &format!("{}|{}", fullname, s.name)))
         .collect();
+    // No subcommands: an empty set, as Redis replies.
+    let subs = if subs.is_empty() {
+        Reply::Set(subs)
+    } else {
+        Reply::Array(subs)
+    };
     Reply::Array(vec![
         Reply::Bulk(Bytes::from(fullname.to_string())),
         Reply::Int(spec.arity as i64),
@@ -786,7 +819,7 @@ fn command_info_reply(spec: &CommandSpec, fullname: &str) -> Reply {
         // Redis replies an empty set when a command has no tips.
         Reply::Set(vec![]),
         key_specs(spec),
-        Reply::Array(subs),
+        subs,
     ])
 }
 
