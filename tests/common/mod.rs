@@ -385,11 +385,14 @@ pub fn info_field(text: &str, field: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// The `shardN:` lines of INFO shards as (cpu, slots, keys) per shard.
+/// The `shardN:` lines of INFO shards, as `field -> value` per shard.
 pub fn info_shards(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     text.lines()
-        .filter(|l| l.starts_with("shard") && l.contains(':'))
         .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| {
+            name.strip_prefix("shard")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
         .map(|(_, v)| {
             v.trim()
                 .split(',')
