@@ -176,6 +176,29 @@ fn keys_ttl_rename_copy_across_cores() {
         .unwrap();
     assert_eq!(r, 1);
     assert_eq!(c.get::<_, String>(a).unwrap(), "va");
+    // COPY into another db with the destination on the other core.
+    let (src, dst) = (&keys[0][1], &keys[1][1]);
+    let _: () = c.set(src, "cp").unwrap();
+    let r: i64 = redis::cmd("COPY")
+        .arg(src)
+        .arg(dst)
+        .arg("DB")
+        .arg(1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(r, 1);
+    let r: i64 = redis::cmd("COPY")
+        .arg(src)
+        .arg(dst)
+        .arg("DB")
+        .arg(1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(r, 0, "destination in db 1 exists now");
+    assert!(!c.exists::<_, bool>(dst).unwrap(), "db 0 untouched");
+    let _: () = redis::cmd("SELECT").arg(1).query(&mut c).unwrap();
+    assert_eq!(c.get::<_, String>(dst).unwrap(), "cp");
+    let _: () = redis::cmd("SELECT").arg(0).query(&mut c).unwrap();
     // DEL / EXISTS / TOUCH count across cores, duplicates included like Redis.
     let n: i64 = redis::cmd("EXISTS")
         .arg(a)

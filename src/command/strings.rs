@@ -330,7 +330,8 @@ fn set(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     } else {
         None
     };
-    let exists = ctx.db().contains(&key, now);
+    // Only NX/XX need to know: a plain SET costs one table probe, not two.
+    let exists = (nx || xx) && ctx.db().contains(&key, now);
     if (nx && exists) || (xx && !exists) {
         return Ok(if get_old {
             old.unwrap_or(Reply::Nil)

@@ -27,6 +27,8 @@ pub struct Request {
     pub db: u16,
 }
 
+/// A key in a database.
+type DbKey = (usize, Bytes);
 /// A key's entry and expiry as gathered from its core.
 type Held = (Entry, Option<u64>);
 /// A key's final value and expiry, written back to its core.
@@ -92,6 +94,33 @@ fn record(shard: &mut Shard, id: usize, start: u64, failed: bool) {
         s.failed_calls += 1;
     }
     st.total_commands += 1;
+}
+
+/// The (db, key) pairs a multi-core command may read or write: its keys in
+/// the client's db, and for `COPY ... DB n` the destination in db n too.
+fn keys_with_dbs(req: &Request, databases: usize) -> Vec<DbKey> {
+    let db = req.db as usize;
+    let mut out: Vec<DbKey> = req
+        .spec
+        .keys
+        .positions(req.argv.len())
+        .filter_map(|i| req.argv.get(i).map(|k| (db, k.clone())))
+        .collect();
+    if req.spec.name == "copy" {
+        let mut i = 3;
+        while i + 1 < req.argv.len() {
+            if req.argv[i].eq_ignore_ascii_case(b"db") {
+                let n = crate::keyspace::value::parse_i64(&req.argv[i + 1]);
+                if let (Some(n), Some(dst)) = (n, req.argv.get(2)) {
+                    if n >= 0 && (n as usize) < databases {
+                        out.push((n as usize, dst.clone()));
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Whether every key of `req` is held by `core` per its current topology.
@@ -483,34 +512,32 @@ impl Client {
     /// that copy, writes the results back and releases the cores. Nobody sees
     /// the keys in between, so the command is atomic like Redis's.
     pub async fn exec_multi(&mut self, req: Request, cores: Vec<usize>) -> Reply {
-        let mut keys_by_core: Vec<Vec<Bytes>> = vec![Vec::new(); self.core.ncores];
+        let mut keys_by_core: Vec<Vec<DbKey>> = vec![Vec::new(); self.core.ncores];
         let topo = self.core.topology();
-        for i in req.spec.keys.positions(req.argv.len()) {
-            let key = req.argv[i].clone();
+        let databases = self.core.shard.borrow().dbs.len();
+        for (db, key) in keys_with_dbs(&req, databases) {
             let c = topo.core_of(key_hash_slot(&key));
             if let Some(v) = keys_by_core.get_mut(c) {
-                if !v.contains(&key) {
-                    v.push(key);
+                if !v.iter().any(|(d, k)| *d == db && *k == key) {
+                    v.push((db, key));
                 }
             }
         }
         let keys_by_core = Arc::new(keys_by_core);
-        let db = req.db as usize;
         let write = req.spec.has(flags::WRITE);
-        let databases = self.core.shard.borrow().dbs.len();
         let node = self.core.node.clone();
         let kb = keys_by_core.clone();
-        let gather = move |c: &Rc<Core>| -> Vec<(Bytes, Option<Held>)> {
+        let gather = move |c: &Rc<Core>| -> Vec<(DbKey, Option<Held>)> {
             let now = now_ms();
             let mut shard = c.shard.borrow_mut();
-            let d = &mut shard.dbs[db];
             kb.get(c.id)
                 .map(|keys| {
                     keys.iter()
-                        .map(|k| {
+                        .filter_map(|(db, k)| {
+                            let d = shard.dbs.get_mut(*db)?;
                             let e = d.peek(k, now).cloned();
                             let exp = d.expire_of(k);
-                            (k.clone(), e.map(|e| (e, exp)))
+                            Some(((*db, k.clone()), e.map(|e| (e, exp))))
                         })
                         .collect()
                 })
@@ -525,10 +552,9 @@ impl Client {
                 let now = now_ms();
                 let mut scratch = Shard::new(databases);
                 for per_core in gathered {
-                    for (k, e) in per_core {
-                        if let Some((e, exp)) = e {
-                            let ttl = exp.map_or(Ttl::Clear, Ttl::At);
-                            scratch.dbs[db].set(&k, e.val, ttl, now);
+                    for ((db, k), e) in per_core {
+                        if let (Some((e, exp)), Some(d)) = (e, scratch.dbs.get_mut(db)) {
+                            d.set(&k, e.val, exp.map_or(Ttl::Clear, Ttl::At), now);
                         }
                     }
                 }
@@ -539,15 +565,15 @@ impl Client {
                         finish.push(None);
                         continue;
                     }
-                    let writes: Vec<(Bytes, Option<Written>)> = keys_by_core
+                    let writes: Vec<(DbKey, Option<Written>)> = keys_by_core
                         .get(c)
                         .map(|keys| {
                             keys.iter()
-                                .map(|k| {
-                                    let d = &mut scratch.dbs[db];
+                                .filter_map(|(db, k)| {
+                                    let d = scratch.dbs.get_mut(*db)?;
                                     let val = d.peek(k, now).map(|e| e.val.clone());
                                     let v = val.map(|val| (val, d.expire_of(k)));
-                                    (k.clone(), v)
+                                    Some(((*db, k.clone()), v))
                                 })
                                 .collect()
                         })
@@ -555,8 +581,10 @@ impl Client {
                     finish.push(Some(Box::new(move |core: &Rc<Core>| {
                         let now = now_ms();
                         let mut shard = core.shard.borrow_mut();
-                        let d = &mut shard.dbs[db];
-                        for (k, v) in writes {
+                        for ((db, k), v) in writes {
+                            let Some(d) = shard.dbs.get_mut(db) else {
+                                continue;
+                            };
                             match v {
                                 None => {
                                     d.remove(&k, now);
