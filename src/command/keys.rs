@@ -377,7 +377,7 @@ fn object_encoding(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     Ok(ctx
         .db()
         .peek(&key, now)
-        .map_or(Reply::Nil, |e| Reply::bulk(e.val.encoding())))
+        .map_or(Reply::Nil, |e| Reply::bulk(e.encoding())))
 }
 
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

@@ -419,7 +419,7 @@ fn debug(c: &mut Client, mut a: Args) -> Fut<'_> {
                         Some(format!(
                             "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                             s.as_bytes().as_ptr(),
-                            e.val.encoding(),
+                            e.encoding(),
                             s.len() + 1,
                             e.lru,
                             clock.saturating_sub(e.lru)

@@ -3,7 +3,7 @@
 use super::flags::*;
 use super::{errors, Args, CmdResult, CommandSpec, Ctx, Handler::Keyed};
 use crate::keyspace::value::parse_i64;
-use crate::keyspace::{CBytes, Entry, Ttl, Value};
+use crate::keyspace::{CBytes, Entry, StrEnc, Ttl, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -537,7 +537,13 @@ fn incrbyfloat(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let by = ld::parse(&by).ok_or_else(not_float)?;
     let new = ld::add(cur, by).ok_or_else(|| Reply::err(errors::INCR_NAN_INF))?;
     let s = ld::format_human(new);
-    ctx.db().set(&key, Value::str(s.as_bytes()), Ttl::Keep, now);
+    ctx.db().set_enc(
+        &key,
+        Value::str(s.as_bytes()),
+        Ttl::Keep,
+        now,
+        StrEnc::Embstr,
+    );
     Ok(Reply::Bulk(Bytes::from(s)))
 }
 
@@ -553,6 +559,7 @@ fn append(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let key = a.next_bytes()?;
     let tail = a.next_bytes()?;
     let now = ctx.now;
+    let existed = ctx.db().contains(&key, now);
     let new = match get_str(ctx, &key)? {
         None => tail.to_vec(),
         Some(s) => {
@@ -564,8 +571,10 @@ fn append(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     };
     check_size(ctx, new.len())?;
     let len = new.len() as i64;
+    // Redis appends in place to an existing key, which makes it raw.
+    let enc = if existed { StrEnc::Raw } else { StrEnc::Auto };
     ctx.db()
-        .set(&key, Value::Str(CBytes::from_vec(new)), Ttl::Keep, now);
+        .set_enc(&key, Value::Str(CBytes::from_vec(new)), Ttl::Keep, now, enc);
     Ok(Reply::Int(len))
 }
 
@@ -630,8 +639,13 @@ fn setrange(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
             }
             v[offset..need].copy_from_slice(&val);
             let len = v.len() as i64;
-            ctx.db()
-                .set(&key, Value::Str(CBytes::from_vec(v)), Ttl::Keep, now);
+            ctx.db().set_enc(
+                &key,
+                Value::Str(CBytes::from_vec(v)),
+                Ttl::Keep,
+                now,
+                StrEnc::Raw,
+            );
             Ok(Reply::Int(len))
         }
     }

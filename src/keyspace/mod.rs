@@ -28,7 +28,24 @@ pub struct Entry {
     pub lru: u32,
     /// Logarithmic access counter, for OBJECT FREQ.
     pub lfu: u8,
+    /// How Redis would have encoded the string (it depends on the command
+    /// that wrote it, not only on the bytes). Fits in the entry's padding.
+    pub enc: StrEnc,
 }
+
+/// A string's encoding as OBJECT ENCODING reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrEnc {
+    /// From the bytes, as SET leaves it: int, embstr or raw.
+    #[default]
+    Auto,
+    /// A string modified in place (APPEND to an existing key, SETRANGE).
+    Raw,
+    /// A value Redis creates as a string object, never int (INCRBYFLOAT).
+    Embstr,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
 
 impl Entry {
     pub fn new(val: Value, lru: u32) -> Entry {
@@ -36,6 +53,17 @@ impl Entry {
             val,
             lru,
             lfu: LFU_INIT,
+            enc: StrEnc::Auto,
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        match (self.enc, &self.val) {
+            (StrEnc::Auto, v) => v.encoding(),
+            (StrEnc::Raw, _) => "raw",
+            (StrEnc::Embstr, Value::Str(s)) if s.len() <= value::EMBSTR_MAX => "embstr",
+            (StrEnc::Embstr, _) => "raw",
         }
     }
 }
@@ -176,14 +204,27 @@ impl Db {
 
     /// Inserts or overwrites `key`, handling the TTL as told. Returns the old entry.
     pub fn set(&mut self, key: &[u8], val: Value, ttl: Ttl, now: u64) -> Option<Entry> {
+        self.set_enc(key, val, ttl, now, StrEnc::Auto)
+    }
+
+    /// `set` with the encoding OBJECT ENCODING should report.
+    pub fn set_enc(
+        &mut self,
+        key: &[u8],
+        val: Value,
+        ttl: Ttl,
+        now: u64,
+        enc: StrEnc,
+    ) -> Option<Entry> {
         let slot = key_hash_slot(key) as usize;
         self.expire_if_needed(slot, key, now);
         let t = self.table_or_create(slot);
+        let mut entry = Entry::new(val, lru_clock(now));
+        entry.enc = enc;
         let old = match t.keys.get_mut(key) {
-            Some(e) => Some(std::mem::replace(e, Entry::new(val, lru_clock(now)))),
+            Some(e) => Some(std::mem::replace(e, entry)),
             None => {
-                t.keys
-                    .insert(CBytes::new(key), Entry::new(val, lru_clock(now)));
+                t.keys.insert(CBytes::new(key), entry);
                 None
             }
         };

@@ -13,7 +13,7 @@ const _: () = assert!(std::mem::size_of::<Value>() == 24);
 
 /// Redis keeps strings that look like integers as `int`, short ones as
 /// `embstr` (up to 44 bytes) and the rest as `raw`.
-const EMBSTR_MAX: usize = 44;
+pub const EMBSTR_MAX: usize = 44;
 
 impl Value {
     pub fn str(b: &[u8]) -> Value {
