@@ -624,6 +624,30 @@ fn replies_have_the_shape_of_redis_servers() {
         .collect();
     assert!(diffs.is_empty(), "replies differ:\n{}", diffs.join("\n"));
 
+    // Once both serve every slot and report ok: the same replies again.
+    let after_ok = |s: &Server| -> Vec<String> {
+        let mut c = own_all_slots(s);
+        let id = myid(&mut c);
+        let mut r = s.raw();
+        [
+            &["CLUSTER", "INFO"][..],
+            &["SET", "foo", "bar"],
+            &["MSET", "{t}1", "a", "{t}2", "b"],
+            &["MGET", "{t}1", "{t}2", "foo"],
+            &["CLUSTER", "COUNTKEYSINSLOT", "12182"],
+            &["CLUSTER", "GETKEYSINSLOT", "12182", "5"],
+            &["CLUSTER", "DELSLOTS", "12182"],
+            &["GET", "foo"],
+            &["GET", "{t}1"],
+            &["CLUSTER", "INFO"],
+            &["CLUSTER", "NODES"],
+        ]
+        .iter()
+        .map(|a| normalize(&call(&mut r, a), &id, s.port))
+        .collect()
+    };
+    assert_eq!(after_ok(&ours), after_ok(&redis));
+
     // CLUSTER INFO: the same fields in the same order.
     let fields = |s: &Server| -> Vec<String> {
         let mut c = s.conn();

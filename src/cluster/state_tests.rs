@@ -721,3 +721,20 @@ fn todo_flags() {
     assert!(st.take_todo().save_config);
     assert!(st.nodes_text().contains(" 10.0.0.1:7000@17000 "));
 }
+
+#[test]
+fn generation_moves_with_slot_changes_only() {
+    let mut st = lone();
+    let g0 = st.generation();
+    st.add_slots(&args("1 2 3")).unwrap();
+    let g1 = st.generation();
+    assert!(g1 > g0);
+    // A refused change and a change of epochs leave it alone.
+    assert!(st.add_slots(&args("1")).is_err());
+    st.set_config_epoch(&args("5")).unwrap();
+    assert_eq!(st.generation(), g1);
+    // Whoever takes the todo, the generation still tells of the change.
+    st.del_slots(&args("2")).unwrap();
+    let _ = st.take_todo();
+    assert!(st.generation() > g1);
+}

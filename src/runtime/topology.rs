@@ -95,3 +95,25 @@ impl Topology {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterState;
+
+    #[test]
+    fn a_snapshot_is_stale_after_a_slot_change_even_with_the_todo_taken() {
+        let mut st = ClusterState::new(7000, 17000);
+        st.add_slots(&[b"1".as_slice(), b"2"]).unwrap();
+        let topo = Topology::from_cluster(&st, 2, 1);
+        assert!(!topo.is_stale_for(&st));
+        assert_eq!(topo.slot_owner[1], SlotOwner::Myself);
+        assert_eq!((topo.core_of(1), topo.core_of(2)), (0, 1));
+        st.del_slots(&[b"2".as_slice()]).unwrap();
+        let _ = st.take_todo();
+        assert!(topo.is_stale_for(&st));
+        let next = Topology::from_cluster(&st, 2, 2);
+        assert!(!next.is_stale_for(&st));
+        assert_eq!(next.slot_owner[2], SlotOwner::Unassigned);
+    }
+}
