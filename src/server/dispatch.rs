@@ -428,6 +428,13 @@ impl Client {
             }
             match res.spec.handler {
                 Handler::Keyed(_) => {
+                    // A core reserved by a multi-core operation may be changing
+                    // slot ownership: wait it out before routing, so the route
+                    // is decided on the topology the command will run under.
+                    if self.core.is_locked() {
+                        self.core.wait_unlocked().await;
+                        now = now_ms();
+                    }
                     let route = match self.route(&res, &argv) {
                         Ok(route) => route,
                         Err(e) => {
@@ -445,10 +452,6 @@ impl Client {
                     };
                     match route {
                         Route::Here => {
-                            if self.core.is_locked() {
-                                self.core.wait_unlocked().await;
-                                now = now_ms();
-                            }
                             let reply = {
                                 let mut shard = self.core.shard.borrow_mut();
                                 exec_keyed(&mut shard, req, now, &self.core.node)
