@@ -7,40 +7,7 @@ fn c_isspace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// Redis's `string2ll`: strict base-10 `i64`, no spaces, no `+`, no leading
-/// zeros (except `"0"` itself), at most 20 bytes.
-pub(crate) fn string2ll(s: &[u8]) -> Option<i64> {
-    const LONG_STR_SIZE: usize = 21;
-    if s.is_empty() || s.len() >= LONG_STR_SIZE {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if v > (i64::MAX as u64) + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+pub(crate) use crate::protocol::string2ll;
 
 /// The result of C `strtoll`: the value (clamped on overflow), how many bytes
 /// were consumed (0 when no digits were found, as `endptr == nptr`), and

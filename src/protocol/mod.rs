@@ -8,7 +8,7 @@ pub mod reply;
 pub mod splitargs;
 
 pub use encode::encode;
-pub use parser::{ParseLimits, ProtocolError, RespParser};
+pub use parser::{string2ll, ParseLimits, ProtocolError, RespParser};
 pub use reply::Reply;
 pub use splitargs::split_args;
 

@@ -408,7 +408,7 @@ fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
 /// Redis's `string2ll`: an optional `-`, then `0` alone or a digit 1-9 and
 /// more digits, under 21 bytes, within `i64`. No `+`, blanks or leading zeros.
 #[inline]
-fn string2ll(s: &[u8]) -> Option<i64> {
+pub fn string2ll(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() >= 21 {
         return None;
     }
