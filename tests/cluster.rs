@@ -19,15 +19,6 @@ fn call(r: &mut Raw, args: &[&str]) -> String {
     String::from_utf8_lossy(&r.call(&a)).into_owned()
 }
 
-fn query<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e:?}"))
-}
-
 fn myid(c: &mut redis::Connection) -> String {
     query(c, &["CLUSTER", "MYID"])
 }

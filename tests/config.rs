@@ -12,15 +12,6 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 
-fn query<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e:?}"))
-}
-
 fn config_get(c: &mut redis::Connection, name: &str) -> String {
     let v: Vec<String> = query(c, &["CONFIG", "GET", name]);
     assert_eq!(v.len(), 2, "{name}: {v:?}");

@@ -444,3 +444,14 @@ impl Server {
         None
     }
 }
+
+/// Runs a command given as words through the `redis` crate; panics with the
+/// command on error.
+pub fn query<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e:?}"))
+}
