@@ -145,8 +145,6 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         connected_clients: AtomicUsize::new(0),
         total_connections: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),
-        net_input_bytes: AtomicU64::new(0),
-        net_output_bytes: AtomicU64::new(0),
         config_epoch: AtomicU64::new(0),
         monitors: Mutex::new(Vec::new()),
         monitor_count: AtomicUsize::new(0),

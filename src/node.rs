@@ -27,8 +27,6 @@ pub struct Node {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
     /// Bumped by CONFIG SET so connections re-read the values they cache.
     pub config_epoch: AtomicU64,
     /// Clients in MONITOR mode and where to send them each command.

@@ -196,8 +196,6 @@ fn config_resetstat(c: &mut Client, _a: Args) -> Fut<'_> {
         let node = &c.core.node;
         node.total_connections.store(0, Ordering::Relaxed);
         node.rejected_connections.store(0, Ordering::Relaxed);
-        node.net_input_bytes.store(0, Ordering::Relaxed);
-        node.net_output_bytes.store(0, Ordering::Relaxed);
         node.stat_reset_ms.store(now_ms(), Ordering::Relaxed);
         Ok(Reply::OK)
     })

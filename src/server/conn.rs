@@ -120,7 +120,11 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, peer: SocketAddr, loca
         if info.killed.get() {
             break;
         }
-        node.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        {
+            let mut st = core.stats.borrow_mut();
+            st.net_input_bytes += n as u64;
+            st.reads += 1;
+        }
         inbuf.extend_from_slice(&chunk[..n]);
         info.last_interaction_ms.set(now_ms());
         loop {
@@ -154,8 +158,11 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, peer: SocketAddr, loca
                 client.close_after_reply = true;
             }
             if !out.is_empty() {
-                node.net_output_bytes
-                    .fetch_add(out.len() as u64, Ordering::Relaxed);
+                {
+                    let mut st = core.stats.borrow_mut();
+                    st.net_output_bytes += out.len() as u64;
+                    st.writes += 1;
+                }
                 if stream.write_all(&out).await.is_err() {
                     break 'conn;
                 }
