@@ -347,6 +347,21 @@ fn forwarding_between_cores_reads_back_everywhere() {
         })
         .sum();
     assert!(fwd > 0, "no command crossed cores: {info}");
+    // INFO's instantaneous_ops_per_sec follows the load (100 ms samples).
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        let _: () = redis::cmd("PING").query(&mut conns[2]).unwrap();
+    }
+    let stats: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut conns[0])
+        .unwrap();
+    let ops: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("instantaneous_ops_per_sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(ops > 0, "{stats}");
     // A pipeline mixing both cores' keys keeps request order.
     let mut p = redis::pipe();
     for k in keys.iter().flatten() {

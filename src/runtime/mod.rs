@@ -53,6 +53,34 @@ pub struct CoreStats {
     pub net_output_bytes: u64,
     pub reads: u64,
     pub writes: u64,
+    /// Commands per second over the last samples (INFO instantaneous_ops_per_sec).
+    pub ops: OpsRate,
+}
+
+/// Redis's instantaneous metric: the rate between successive samples taken
+/// every 100 ms, averaged over the last 16.
+#[derive(Debug, Default, Clone)]
+pub struct OpsRate {
+    samples: [u64; 16],
+    next: usize,
+    last_total: u64,
+    last_ms: u64,
+}
+
+impl OpsRate {
+    pub fn sample(&mut self, total: u64, now_ms: u64) {
+        if self.last_ms > 0 && now_ms > self.last_ms {
+            let rate = total.saturating_sub(self.last_total) * 1000 / (now_ms - self.last_ms);
+            self.samples[self.next] = rate;
+            self.next = (self.next + 1) % self.samples.len();
+        }
+        self.last_total = total;
+        self.last_ms = now_ms;
+    }
+
+    pub fn per_sec(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / self.samples.len() as u64
+    }
 }
 
 /// Statistics of one command name on one core (INFO commandstats).
@@ -497,4 +525,21 @@ pub fn bind_listener(addr: std::net::SocketAddr, backlog: i32) -> std::io::Resul
     sk.listen(backlog)?;
     // SAFETY: the descriptor comes straight from a socket we own and give away.
     Ok(unsafe { TcpListener::from_raw_fd(sk.into_raw_fd()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OpsRate;
+
+    #[test]
+    fn ops_rate_averages_the_last_samples() {
+        let mut r = OpsRate::default();
+        r.sample(0, 1000);
+        for i in 1..=16u64 {
+            r.sample(i * 100, 1000 + i * 100); // 100 commands per 100 ms
+        }
+        assert_eq!(r.per_sec(), 1000);
+        r.sample(1600, 2800); // idle for 100 ms
+        assert_eq!(r.per_sec(), 1000 * 15 / 16);
+    }
 }

@@ -135,6 +135,10 @@ async fn expire_loop(core: Rc<Core>) {
         };
         let period = Duration::from_millis(1000 / hz as u64);
         runtime::sleep(period).await;
+        {
+            let total = core.shard.borrow().stats.total_commands;
+            core.stats.borrow_mut().ops.sample(total, runtime::now_ms());
+        }
         if core.is_locked() || !core.node.active_expire.load(Ordering::Relaxed) {
             continue;
         }
