@@ -617,3 +617,40 @@ fn auth_and_requirepass() {
     assert_eq!(h.first(), Some(&b'%'));
     assert_eq!(r2.call(&[b"CLIENT", b"GETNAME"]), b"$2\r\nme\r\n");
 }
+
+#[test]
+fn random_garbage_never_hurts_the_server() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut good = s.raw();
+    assert_eq!(good.call(&[b"SET", b"k", b"v"]), b"+OK\r\n");
+    // A fixed-seed xorshift: the same bytes every run.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..200 {
+        let mut r = s.raw();
+        let len = (next() % 512) as usize + 1;
+        let mut buf: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        // Every few rounds, garbage that looks like RESP headers.
+        if round % 3 == 0 {
+            buf.splice(
+                0..0,
+                format!("*{}\r\n${}\r\n", next() % 5, next() % 9).into_bytes(),
+            );
+        }
+        let _ = std::io::Write::write_all(&mut r.s, &buf);
+        r.s.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let _ = r.read_replies(1);
+    }
+    // The server still serves everyone else, on both cores.
+    assert_eq!(good.call(&[b"GET", b"k"]), b"$1\r\nv\r\n");
+    for _ in 0..8 {
+        let mut r = s.raw();
+        assert_eq!(r.call(&[b"PING"]), b"+PONG\r\n");
+    }
+}
