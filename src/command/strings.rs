@@ -482,17 +482,22 @@ fn msetnx(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 /// Adds `by` to the integer at `key` (0 when missing), keeping its TTL.
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now;
-    let cur = match get_str(ctx, key)? {
-        None => 0,
-        Some(s) => parse_i64(s).ok_or_else(|| Reply::err(errors::NOT_INT))?,
-    };
-    let new = cur
-        .checked_add(by)
-        .ok_or_else(|| Reply::err(errors::OVERFLOW))?;
     let mut buf = itoa::Buffer::new();
+    // One table probe: an existing counter is rewritten in place, keeping its
+    // TTL. (A write lookup: Redis counts no keyspace hit or miss for it.)
+    if let Some(e) = ctx.db().get(key, now) {
+        let Value::Str(s) = &mut e.val;
+        let cur = parse_i64(s).ok_or_else(|| Reply::err(errors::NOT_INT))?;
+        let new = cur
+            .checked_add(by)
+            .ok_or_else(|| Reply::err(errors::OVERFLOW))?;
+        *s = CBytes::new(buf.format(new).as_bytes());
+        e.enc = StrEnc::Auto;
+        return Ok(Reply::Int(new));
+    }
     ctx.db()
-        .set(key, Value::str(buf.format(new).as_bytes()), Ttl::Keep, now);
-    Ok(Reply::Int(new))
+        .set(key, Value::str(buf.format(by).as_bytes()), Ttl::Keep, now);
+    Ok(Reply::Int(by))
 }
 
 fn incr(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
