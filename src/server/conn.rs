@@ -12,6 +12,7 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tracing::Instrument;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Most commands processed per batch, so a huge pipeline is answered in parts
@@ -61,7 +62,7 @@ fn set_keepalive(fd: i32, secs: u64) {
     }
 }
 
-pub async fn serve(core: Rc<Core>, mut stream: TcpStream, peer: SocketAddr, local: SocketAddr) {
+pub async fn serve(core: Rc<Core>, stream: TcpStream, peer: SocketAddr, local: SocketAddr) {
     let node = core.node.clone();
     let (needs_auth, timeout, keepalive) = {
         let cfg = node.config.read();
@@ -99,11 +100,25 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, peer: SocketAddr, loca
         .insert(info.id, info.clone());
     core.stats.borrow_mut().connections += 1;
     let is_local = peer.ip().is_loopback();
-    let mut client = Client::new(core.clone(), info.clone(), !needs_auth, is_local);
+    let client = Client::new(core.clone(), info.clone(), !needs_auth, is_local);
     let span = tracing::debug_span!("conn", shard = core.id, conn = info.id);
-    let _enter = span.enter();
-    tracing::debug!("accepted {}", peer);
+    // The span is attached to the future (not entered across awaits), so other
+    // tasks on this core never log inside it.
+    connection_loop(core, stream, client, peer)
+        .instrument(span)
+        .await;
+}
 
+/// Reads, processes and answers until the client leaves or is killed.
+async fn connection_loop(
+    core: Rc<Core>,
+    mut stream: TcpStream,
+    mut client: Client,
+    peer: SocketAddr,
+) {
+    let node = core.node.clone();
+    let info = client.info.clone();
+    tracing::debug!("accepted {}", peer);
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
