@@ -148,6 +148,24 @@ impl Db {
         self.volatile
     }
 
+    /// Asks the CPU to start loading `slot`'s table header, ahead of a lookup
+    /// in it (a pipeline's commands are prefetched before they run).
+    #[inline]
+    pub fn prefetch_slot(&self, slot: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(Some(t)) = self.slots.get(slot) {
+            let p: *const SlotTable = &**t;
+            // SAFETY: a prefetch is a hint; the pointer is to a live table.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    p as *const i8,
+                )
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
     fn table(&self, slot: usize) -> Option<&SlotTable> {
         self.slots.get(slot).and_then(|t| t.as_deref())
     }

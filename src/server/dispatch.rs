@@ -279,14 +279,23 @@ impl Client {
     }
 
     /// Where a keyed command runs, after the cluster checks.
-    fn route(&self, res: &Resolved, argv: &[Bytes]) -> Result<Route, Reply> {
+    /// `first_slot` is the slot of `argv[1]` when the caller already hashed it.
+    fn route(
+        &self,
+        res: &Resolved,
+        argv: &[Bytes],
+        first_slot: Option<u16>,
+    ) -> Result<Route, Reply> {
         let keys = res.spec.keys;
         // The common case, one key: no iterator, no bookkeeping.
         if keys.first > 0 && keys.first == keys.last {
             let Some(key) = argv.get(keys.first as usize) else {
                 return Ok(Route::Here);
             };
-            let slot = key_hash_slot(key);
+            let slot = match first_slot {
+                Some(s) if keys.first == 1 => s,
+                _ => key_hash_slot(key),
+            };
             return self.core.with_topology(|t| {
                 if t.cluster_enabled {
                     cluster_check(t, slot)?;
@@ -394,6 +403,27 @@ impl Client {
         self.core.node.feed_monitors(Bytes::from(line));
     }
 
+    /// Starts loading, for every command of a pipeline whose first argument is
+    /// a key held here, that key's slot table, so the lookups that follow miss
+    /// the cache less. (The argument may not be a key: then it is a wasted hint.)
+    /// Returns the slot of each command's first argument, for routing.
+    fn prefetch(&self, cmds: &[Vec<Bytes>]) -> Vec<u16> {
+        let shard = self.core.shard.borrow();
+        let db = shard.dbs.get(self.db);
+        self.core.with_topology(|t| {
+            cmds.iter()
+                .map(|argv| {
+                    let Some(k) = argv.get(1) else { return 0 };
+                    let slot = key_hash_slot(k);
+                    if let Some(db) = db.filter(|_| t.core_of(slot) == self.core.id) {
+                        db.prefetch_slot(slot as usize);
+                    }
+                    slot
+                })
+                .collect()
+        })
+    }
+
     /// Runs a batch of parsed commands and appends their encoded replies to `out`.
     pub async fn process(&mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) {
         let ncores = self.core.ncores;
@@ -404,7 +434,12 @@ impl Client {
             pending: 0,
         };
         let mut now = now_ms();
-        for argv in cmds {
+        let first_slots = if cmds.len() > 1 {
+            self.prefetch(&cmds)
+        } else {
+            Vec::new()
+        };
+        for (i, argv) in cmds.into_iter().enumerate() {
             if self.close_after_reply {
                 break;
             }
@@ -435,7 +470,7 @@ impl Client {
                         self.core.wait_unlocked().await;
                         now = now_ms();
                     }
-                    let route = match self.route(&res, &argv) {
+                    let route = match self.route(&res, &argv, first_slots.get(i).copied()) {
                         Ok(route) => route,
                         Err(e) => {
                             self.reject(res.id);
