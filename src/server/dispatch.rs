@@ -410,18 +410,37 @@ impl Client {
     fn prefetch(&self, cmds: &[Vec<Bytes>]) -> Vec<u16> {
         let shard = self.core.shard.borrow();
         let db = shard.dbs.get(self.db);
-        self.core.with_topology(|t| {
+        let slots: Vec<u16> = self.core.with_topology(|t| {
             cmds.iter()
                 .map(|argv| {
-                    let Some(k) = argv.get(1) else { return 0 };
+                    let Some(k) = argv.get(1) else {
+                        return u16::MAX;
+                    };
                     let slot = key_hash_slot(k);
-                    if let Some(db) = db.filter(|_| t.core_of(slot) == self.core.id) {
+                    if t.core_of(slot) != self.core.id {
+                        return slot | 0x8000;
+                    }
+                    if let Some(db) = db {
                         db.prefetch_slot(slot as usize);
                     }
                     slot
                 })
                 .collect()
-        })
+        });
+        if let Some(db) = db {
+            for (argv, &s) in cmds.iter().zip(&slots) {
+                if s & 0x8000 == 0 {
+                    if let Some(k) = argv.get(1) {
+                        db.touch(s as usize, k);
+                    }
+                }
+            }
+        }
+        // Bit 15 marked "not on this core" / "no argument"; slots are < 16384.
+        slots
+            .into_iter()
+            .map(|s| if s == u16::MAX { 0 } else { s & 0x3FFF })
+            .collect()
     }
 
     /// Runs a batch of parsed commands and appends their encoded replies to `out`.
