@@ -145,12 +145,10 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         connected_clients: AtomicUsize::new(0),
         total_connections: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),
-        config_epoch: AtomicU64::new(0),
         monitors: Mutex::new(Vec::new()),
         monitor_count: AtomicUsize::new(0),
         cluster: Mutex::new(cluster),
         shutting_down: AtomicBool::new(false),
-        stat_reset_ms: AtomicU64::new(0),
         cluster_enabled: cfg.cluster_enabled(),
         lfu: AtomicBool::new(
             cfg.get("maxmemory-policy")

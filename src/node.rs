@@ -27,15 +27,12 @@ pub struct Node {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
-    /// Bumped by CONFIG SET so connections re-read the values they cache.
-    pub config_epoch: AtomicU64,
     /// Clients in MONITOR mode and where to send them each command.
     pub monitors: Mutex<Vec<futures::channel::mpsc::UnboundedSender<bytes::Bytes>>>,
     pub monitor_count: AtomicUsize,
     /// The node's cluster identity and slots (cluster mode only).
     pub cluster: Mutex<Option<ClusterState>>,
     pub shutting_down: AtomicBool,
-    pub stat_reset_ms: AtomicU64,
     /// proto-max-bulk-len, read per batch on the data path.
     pub max_bulk: AtomicUsize,
     pub cluster_enabled: bool,

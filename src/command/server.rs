@@ -185,7 +185,6 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
                 .is_some_and(|p| p.contains("lfu")),
             Ordering::Relaxed,
         );
-        node.config_epoch.fetch_add(1, Ordering::Relaxed);
         Ok(Reply::OK)
     })
 }
@@ -196,7 +195,6 @@ fn config_resetstat(c: &mut Client, _a: Args) -> Fut<'_> {
         let node = &c.core.node;
         node.total_connections.store(0, Ordering::Relaxed);
         node.rejected_connections.store(0, Ordering::Relaxed);
-        node.stat_reset_ms.store(now_ms(), Ordering::Relaxed);
         Ok(Reply::OK)
     })
 }

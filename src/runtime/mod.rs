@@ -46,7 +46,6 @@ pub struct Envelope {
 pub struct CoreStats {
     pub forwarded_out: u64,
     pub forwarded_in: u64,
-    pub connections: u64,
     /// Per core, not node-wide atomics: every read and write counts, and a
     /// shared counter would bounce its cache line between cores.
     pub net_input_bytes: u64,

@@ -98,7 +98,6 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream, peer: SocketAddr, local: S
         .borrow_mut()
         .clients
         .insert(info.id, info.clone());
-    core.stats.borrow_mut().connections += 1;
     let is_local = peer.ip().is_loopback();
     let client = Client::new(core.clone(), info.clone(), !needs_auth, is_local);
     let span = tracing::debug_span!("conn", shard = core.id, conn = info.id);
