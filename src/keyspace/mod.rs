@@ -105,6 +105,9 @@ pub struct Db {
     volatile: usize,
     /// Where the active expire cycle continues: (slot, index in its expires map).
     expire_cursor: (usize, usize),
+    /// (address, length, slot) of the key the running command was routed by,
+    /// so its slot is not hashed a second time; see `set_slot_hint`.
+    hint: std::cell::Cell<(usize, usize, u16)>,
     pub stats: DbStats,
 }
 
@@ -132,6 +135,7 @@ impl Db {
             keys: 0,
             volatile: 0,
             expire_cursor: (0, 0),
+            hint: std::cell::Cell::new((0, 0, 0)),
             stats: DbStats::default(),
         }
     }
@@ -146,6 +150,28 @@ impl Db {
 
     pub fn volatile_len(&self) -> usize {
         self.volatile
+    }
+
+    /// Tells the db the slot of `key` for the duration of one command (the
+    /// dispatcher hashed it to route the command). Only the very slice given
+    /// (same address and length) uses the hint; while the command runs that
+    /// memory holds that key, so any slice there is the same bytes.
+    pub fn set_slot_hint(&self, key: &[u8], slot: u16) {
+        self.hint.set((key.as_ptr() as usize, key.len(), slot));
+    }
+
+    pub fn clear_slot_hint(&self) {
+        self.hint.set((0, 0, 0));
+    }
+
+    #[inline]
+    fn slot_of(&self, key: &[u8]) -> usize {
+        let (p, l, s) = self.hint.get();
+        if p != 0 && p == key.as_ptr() as usize && l == key.len() {
+            s as usize
+        } else {
+            key_hash_slot(key) as usize
+        }
     }
 
     /// Asks the CPU to start loading `slot`'s table header, ahead of a lookup
@@ -208,7 +234,7 @@ impl Db {
 
     /// Looks a key up for reading; expired keys are deleted and not returned.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.expire_if_needed(slot, key, now);
         let e = self.table_mut(slot)?.keys.get_mut(key)?;
         e.lru = lru_clock(now);
@@ -217,7 +243,7 @@ impl Db {
 
     /// Like `get` but without touching the access time (OBJECT, TYPE of tools, DEBUG).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.expire_if_needed(slot, key, now);
         self.table(slot)?.keys.get(key)
     }
@@ -225,7 +251,7 @@ impl Db {
     /// The entry of `key` even if its TTL has passed (DEBUG looks at logically
     /// expired keys too, as Redis's does).
     pub fn entry_raw(&self, key: &[u8]) -> Option<&Entry> {
-        self.table(key_hash_slot(key) as usize)?.keys.get(key)
+        self.table(self.slot_of(key))?.keys.get(key)
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
@@ -246,7 +272,7 @@ impl Db {
         now: u64,
         enc: StrEnc,
     ) -> Option<Entry> {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.expire_if_needed(slot, key, now);
         let t = self.table_or_create(slot);
         let mut entry = Entry::new(val, lru_clock(now));
@@ -291,7 +317,7 @@ impl Db {
 
     /// Sets the expiry of an existing key. False when the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: u64, now: u64) -> bool {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.expire_if_needed(slot, key, now);
         if !self.table(slot).is_some_and(|t| t.keys.contains_key(key)) {
             return false;
@@ -302,13 +328,13 @@ impl Db {
 
     /// The absolute expiry of a live key (`None`: no key or no TTL).
     pub fn expire_of(&self, key: &[u8]) -> Option<u64> {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.table(slot)?.expires.get(key).copied()
     }
 
     /// Removes the TTL; true when there was one.
     pub fn persist(&mut self, key: &[u8], now: u64) -> bool {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         self.expire_if_needed(slot, key, now);
         let removed = self
             .table_mut(slot)
@@ -332,7 +358,7 @@ impl Db {
 
     /// Deletes a live key; returns its entry and expiry.
     pub fn remove(&mut self, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
-        let slot = key_hash_slot(key) as usize;
+        let slot = self.slot_of(key);
         if self.expire_if_needed(slot, key, now) {
             return None;
         }
@@ -653,6 +679,20 @@ mod tests {
         b.put_slot(slot, t);
         assert_eq!((a.len(), a.volatile_len()), (0, 0));
         assert_eq!((b.len(), b.volatile_len()), (2, 1));
+    }
+
+    #[test]
+    fn slot_hint_applies_only_to_the_hinted_slice() {
+        let mut db = Db::new();
+        let k = b"{x}1".to_vec();
+        db.set_slot_hint(&k, slot_of(&k));
+        db.set(&k, s("v"), Ttl::Clear, 0);
+        // A different key while the hint is set still goes to its own slot.
+        db.set(b"{y}2", s("w"), Ttl::Clear, 0);
+        db.clear_slot_hint();
+        assert_eq!(db.count_in_slot(slot_of(b"{y}") as usize), 1);
+        assert_eq!(db.count_in_slot(slot_of(b"{x}") as usize), 1);
+        assert!(db.get(&k, 0).is_some());
     }
 
     #[test]

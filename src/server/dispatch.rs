@@ -25,6 +25,8 @@ pub struct Request {
     pub argv: Vec<Bytes>,
     pub argpos: usize,
     pub db: u16,
+    /// The first key's slot when routing computed it.
+    pub slot: Option<u16>,
 }
 
 /// A key in a database.
@@ -69,6 +71,16 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
         return Reply::err("ERR internal error: not a keyed command");
     };
     let start = ticks();
+    let db = req.db as usize;
+    let hinted = match (req.slot, req.argv.get(req.spec.keys.first.max(0) as usize)) {
+        (Some(slot), Some(key)) if req.spec.keys.first > 0 => {
+            if let Some(d) = shard.dbs.get(db) {
+                d.set_slot_hint(key, slot);
+            }
+            true
+        }
+        _ => false,
+    };
     let mut args = Args::new(req.argv, req.argpos);
     let mut ctx = Ctx {
         shard,
@@ -77,6 +89,11 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
         node,
     };
     let reply = f(&mut ctx, &mut args).unwrap_or_else(|e| e);
+    if hinted {
+        if let Some(d) = shard.dbs.get(db) {
+            d.clear_slot_hint();
+        }
+    }
     record(shard, req.id, start, reply.is_error());
     reply
 }
@@ -285,12 +302,12 @@ impl Client {
         res: &Resolved,
         argv: &[Bytes],
         first_slot: Option<u16>,
-    ) -> Result<Route, Reply> {
+    ) -> Result<(Route, Option<u16>), Reply> {
         let keys = res.spec.keys;
         // The common case, one key: no iterator, no bookkeeping.
         if keys.first > 0 && keys.first == keys.last {
             let Some(key) = argv.get(keys.first as usize) else {
-                return Ok(Route::Here);
+                return Ok((Route::Here, None));
             };
             let slot = match first_slot {
                 Some(s) if keys.first == 1 => s,
@@ -301,13 +318,15 @@ impl Client {
                     cluster_check(t, slot)?;
                 }
                 let c = t.core_of(slot);
-                Ok(if c == self.core.id {
+                let route = if c == self.core.id {
                     Route::Here
                 } else {
                     Route::Core(c)
-                })
+                };
+                Ok((route, Some(slot)))
             });
         }
+        let slot = first_slot.filter(|_| keys.first == 1);
         self.core.with_topology(|t| {
             let mut first: Option<u16> = None;
             let mut cores: [usize; 2] = [usize::MAX; 2];
@@ -340,14 +359,15 @@ impl Client {
             if let Some(slot) = first {
                 cluster_check(t, slot)?;
             }
-            Ok(match many {
+            let route = match many {
                 Some(mut v) => {
                     v.sort_unstable();
                     Route::Cores(v)
                 }
                 None if cores[0] == usize::MAX || cores[0] == self.core.id => Route::Here,
                 None => Route::Core(cores[0]),
-            })
+            };
+            Ok((route, slot))
         })
     }
 
@@ -489,7 +509,7 @@ impl Client {
                         self.core.wait_unlocked().await;
                         now = now_ms();
                     }
-                    let route = match self.route(&res, &argv, first_slots.get(i).copied()) {
+                    let (route, slot) = match self.route(&res, &argv, first_slots.get(i).copied()) {
                         Ok(route) => route,
                         Err(e) => {
                             self.reject(res.id);
@@ -503,6 +523,7 @@ impl Client {
                         argv,
                         argpos: res.argpos,
                         db: self.db as u16,
+                        slot,
                     };
                     match route {
                         Route::Here => {
