@@ -25,45 +25,14 @@ fn err_text(r: Result<(), ClusterError>) -> String {
     }
 }
 
-/// A minimal RESP encoder for the reply shapes used here, to compare with
-/// the bytes redis-server sent.
+/// The server's own encoder, to compare with the bytes redis-server sent.
 fn encode(r: &Reply, resp3: bool, out: &mut Vec<u8>) {
-    match r {
-        Reply::Simple(s) => out.extend_from_slice(format!("+{s}\r\n").as_bytes()),
-        Reply::Error(s) => out.extend_from_slice(format!("-{s}\r\n").as_bytes()),
-        Reply::Int(n) => out.extend_from_slice(format!(":{n}\r\n").as_bytes()),
-        Reply::Bulk(b) => {
-            out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
-            out.extend_from_slice(b);
-            out.extend_from_slice(b"\r\n");
-        }
-        Reply::Nil if resp3 => out.extend_from_slice(b"_\r\n"),
-        Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
-        Reply::Array(items) => {
-            out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
-            for item in items {
-                encode(item, resp3, out);
-            }
-        }
-        Reply::Map(pairs) => {
-            if resp3 {
-                out.extend_from_slice(format!("%{}\r\n", pairs.len()).as_bytes());
-            } else {
-                out.extend_from_slice(format!("*{}\r\n", pairs.len() * 2).as_bytes());
-            }
-            for (k, v) in pairs {
-                encode(k, resp3, out);
-                encode(v, resp3, out);
-            }
-        }
-        Reply::Verbatim(fmt, b) if resp3 => {
-            out.extend_from_slice(format!("={}\r\n{fmt}:", b.len() + 4).as_bytes());
-            out.extend_from_slice(b);
-            out.extend_from_slice(b"\r\n");
-        }
-        Reply::Verbatim(_, b) => encode(&Reply::Bulk(b.clone()), resp3, out),
-        other => panic!("not used here: {other:?}"),
-    }
+    let proto = if resp3 {
+        crate::protocol::Proto::Resp3
+    } else {
+        crate::protocol::Proto::Resp2
+    };
+    crate::protocol::encode(r, proto, out);
 }
 
 fn resp(r: &Reply, resp3: bool) -> String {

@@ -230,7 +230,7 @@ fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a CBytes>, Reply
 }
 
 fn bulk(b: &[u8]) -> Reply {
-    Reply::Bulk(Bytes::copy_from_slice(b))
+    Reply::bulk_from_slice(b)
 }
 
 fn get(ctx: &mut Ctx, a: &mut Args) -> CmdResult {

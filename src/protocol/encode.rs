@@ -48,6 +48,7 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
             out.extend_from_slice(CRLF);
         }
         Reply::Bulk(data) => push_bulk(data, out),
+        Reply::SmallBulk { len, data } => push_bulk(&data[..(*len as usize).min(data.len())], out),
         Reply::Nil => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" }),
         Reply::NilArray => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" }),
         Reply::Array(items) => {
@@ -304,6 +305,26 @@ impl DoubleBuf {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn small_bulk_encodes_like_bulk() {
+        for v in [
+            &b""[..],
+            b"x",
+            b"0123456789012345678901",
+            b"0123456789012345678901234",
+        ] {
+            let small = crate::protocol::Reply::bulk_from_slice(v);
+            let big = crate::protocol::Reply::Bulk(bytes::Bytes::copy_from_slice(v));
+            for proto in [crate::protocol::Proto::Resp2, crate::protocol::Proto::Resp3] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                super::encode(&small, proto, &mut a);
+                super::encode(&big, proto, &mut b);
+                assert_eq!(a, b);
+            }
+        }
+    }
+
     use super::*;
     use bytes::Bytes;
     use std::borrow::Cow;

@@ -15,6 +15,12 @@ pub enum Reply {
     Int(i64),
     /// `$len bytes`
     Bulk(Bytes),
+    /// A bulk string of at most 22 bytes held inline (no allocation): what GET
+    /// of a short value answers.
+    SmallBulk {
+        len: u8,
+        data: [u8; 22],
+    },
     /// A missing value: RESP2 `$-1`, RESP3 `_`.
     Nil,
     /// A missing aggregate: RESP2 `*-1`, RESP3 `_`.
@@ -62,8 +68,18 @@ impl Reply {
         Reply::Bulk(b.into())
     }
 
+    /// A bulk string copied from `b`: inline when short, else one allocation.
     pub fn bulk_from_slice(b: &[u8]) -> Reply {
-        Reply::Bulk(Bytes::copy_from_slice(b))
+        if b.len() <= 22 {
+            let mut data = [0u8; 22];
+            data[..b.len()].copy_from_slice(b);
+            Reply::SmallBulk {
+                len: b.len() as u8,
+                data,
+            }
+        } else {
+            Reply::Bulk(Bytes::copy_from_slice(b))
+        }
     }
 
     pub fn is_error(&self) -> bool {
