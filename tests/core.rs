@@ -179,22 +179,13 @@ fn keys_ttl_rename_copy_across_cores() {
     // COPY into another db with the destination on the other core.
     let (src, dst) = (&keys[0][1], &keys[1][1]);
     let _: () = c.set(src, "cp").unwrap();
-    let r: i64 = redis::cmd("COPY")
-        .arg(src)
-        .arg(dst)
-        .arg("DB")
-        .arg(1)
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(r, 1);
-    let r: i64 = redis::cmd("COPY")
-        .arg(src)
-        .arg(dst)
-        .arg("DB")
-        .arg(1)
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(r, 0, "destination in db 1 exists now");
+    let copy_to_db1 = ["COPY", src.as_str(), dst.as_str(), "DB", "1"];
+    assert_eq!(query::<i64>(&mut c, &copy_to_db1), 1);
+    assert_eq!(
+        query::<i64>(&mut c, &copy_to_db1),
+        0,
+        "destination in db 1 exists now"
+    );
     assert!(!c.exists::<_, bool>(dst).unwrap(), "db 0 untouched");
     let _: () = redis::cmd("SELECT").arg(1).query(&mut c).unwrap();
     assert_eq!(c.get::<_, String>(dst).unwrap(), "cp");
@@ -653,4 +644,34 @@ fn random_garbage_never_hurts_the_server() {
         let mut r = s.raw();
         assert_eq!(r.call(&[b"PING"]), b"+PONG\r\n");
     }
+}
+
+#[test]
+fn query_buffer_limit_closes_a_client_that_never_finishes_a_command() {
+    let s = Server::start(&["--threads", "1", "--client-query-buffer-limit", "1mb"]);
+    let mut r = s.raw();
+    // A multibulk announcing far more arguments than it sends, fed past 1 MiB.
+    r.send(b"*100000000\r\n");
+    let arg = b"$5\r\nhello\r\n".repeat(4096);
+    let mut closed = false;
+    for _ in 0..200 {
+        if std::io::Write::write_all(&mut r.s, &arg).is_err() {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        closed = r.is_closed();
+    }
+    assert!(
+        closed,
+        "a client over client-query-buffer-limit stays connected"
+    );
+    let mut good = s.raw();
+    assert_eq!(good.call(&[b"PING"]), b"+PONG\r\n");
+    assert!(
+        s.log_text().contains("max query buffer length"),
+        "{}",
+        s.log_text()
+    );
 }

@@ -564,8 +564,9 @@ fn append(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let key = a.next_bytes()?;
     let tail = a.next_bytes()?;
     let now = ctx.now;
-    let existed = ctx.db().contains(&key, now);
-    let new = match get_str(ctx, &key)? {
+    let cur = get_str(ctx, &key)?;
+    let existed = cur.is_some();
+    let new = match cur {
         None => tail.to_vec(),
         Some(s) => {
             let mut v = Vec::with_capacity(s.len() + tail.len());

@@ -117,6 +117,13 @@ async fn connection_loop(
 ) {
     let node = core.node.clone();
     let info = client.info.clone();
+    // client-query-buffer-limit: what one client may hold unprocessed (a
+    // partial command, the arguments of a half-read multibulk).
+    let query_limit = node
+        .config
+        .read()
+        .map(|c| c.client_query_buffer_limit())
+        .unwrap_or(1 << 30) as usize;
     tracing::debug!("accepted {}", peer);
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
@@ -162,6 +169,14 @@ async fn connection_loop(
                 }
             }
             info.qbuf.set(inbuf.len());
+            if inbuf.len() + parser.pending_args_bytes() > query_limit {
+                tracing::warn!(
+                    "Closing client that reached max query buffer length (client {}, limit {})",
+                    peer,
+                    query_limit
+                );
+                break 'conn;
+            }
             let had = cmds.len();
             if had > 0 {
                 client.process(cmds, &mut out).await;
