@@ -131,7 +131,7 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        max_bulk: AtomicUsize::new(cfg.proto_max_bulk_len() as usize),
+        tun: shardis::node::Tunables::from_config(&cfg),
         tcp_port: cfg.port(),
         config_file: file.and_then(|f| std::fs::canonicalize(f).ok()),
         executable: std::env::current_exe()
@@ -150,10 +150,6 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         cluster: Mutex::new(cluster),
         shutting_down: AtomicBool::new(false),
         cluster_enabled: cfg.cluster_enabled(),
-        lfu: AtomicBool::new(
-            cfg.get("maxmemory-policy")
-                .is_some_and(|p| p.contains("lfu")),
-        ),
         active_expire: AtomicBool::new(true),
         config: RwLock::new(cfg),
     });

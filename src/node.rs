@@ -5,8 +5,9 @@
 
 use crate::cluster::ClusterState;
 use crate::config::Config;
+use crate::keyspace::EncLimits;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
@@ -33,11 +34,9 @@ pub struct Node {
     /// The node's cluster identity and slots (cluster mode only).
     pub cluster: Mutex<Option<ClusterState>>,
     pub shutting_down: AtomicBool,
-    /// proto-max-bulk-len, read per batch on the data path.
-    pub max_bulk: AtomicUsize,
+    /// Options the data path reads per command, copied out of the config.
+    pub tun: Tunables,
     pub cluster_enabled: bool,
-    /// maxmemory-policy is an LFU one (OBJECT FREQ vs IDLETIME).
-    pub lfu: AtomicBool,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: AtomicBool,
 }
@@ -52,11 +51,31 @@ impl Node {
     }
 
     pub fn lfu_policy(&self) -> bool {
-        self.lfu.load(Ordering::Relaxed)
+        self.tun.lfu.load(Ordering::Relaxed)
     }
 
     pub fn proto_max_bulk_len(&self) -> usize {
-        self.max_bulk.load(Ordering::Relaxed)
+        self.tun.max_bulk.load(Ordering::Relaxed)
+    }
+
+    /// The encoding thresholds for new and growing values.
+    pub fn enc_limits(&self) -> EncLimits {
+        let t = &self.tun;
+        let g = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        EncLimits {
+            hash_entries: g(&t.hash_entries),
+            hash_value: g(&t.hash_value),
+            set_intset_entries: g(&t.set_intset_entries),
+            zset_entries: g(&t.zset_entries),
+            zset_value: g(&t.zset_value),
+            list_size: t.list_size.load(Ordering::Relaxed),
+            list_compress_depth: g(&t.list_compress_depth),
+        }
+    }
+
+    /// notify-keyspace-events flags (config::keyspace_events); 0 = off.
+    pub fn notify_flags(&self) -> u32 {
+        self.tun.notify.load(Ordering::Relaxed)
     }
 
     pub fn next_client_id(&self) -> u64 {
@@ -69,5 +88,53 @@ impl Node {
             m.retain(|tx| tx.unbounded_send(line.clone()).is_ok());
             self.monitor_count.store(m.len(), Ordering::Relaxed);
         }
+    }
+}
+
+/// Config values read on the data path, as atomics so no command takes the
+/// config lock. Refreshed from the config at start and after CONFIG SET.
+#[derive(Default)]
+pub struct Tunables {
+    /// proto-max-bulk-len.
+    pub max_bulk: AtomicUsize,
+    /// maxmemory-policy is an LFU one (OBJECT FREQ vs IDLETIME).
+    pub lfu: AtomicBool,
+    pub notify: AtomicU32,
+    pub hash_entries: AtomicUsize,
+    pub hash_value: AtomicUsize,
+    pub set_intset_entries: AtomicUsize,
+    pub zset_entries: AtomicUsize,
+    pub zset_value: AtomicUsize,
+    pub list_size: AtomicI64,
+    pub list_compress_depth: AtomicUsize,
+}
+
+impl Tunables {
+    pub fn from_config(cfg: &Config) -> Tunables {
+        let t = Tunables::default();
+        t.refresh(cfg);
+        t
+    }
+
+    pub fn refresh(&self, cfg: &Config) {
+        let r = Ordering::Relaxed;
+        let us = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        self.max_bulk.store(us(cfg.proto_max_bulk_len()), r);
+        let lfu = cfg
+            .get("maxmemory-policy")
+            .is_some_and(|p| p.contains("lfu"));
+        self.lfu.store(lfu, r);
+        self.notify.store(cfg.notify_keyspace_events(), r);
+        self.hash_entries
+            .store(us(cfg.hash_max_listpack_entries()), r);
+        self.hash_value.store(us(cfg.hash_max_listpack_value()), r);
+        self.set_intset_entries
+            .store(us(cfg.set_max_intset_entries()), r);
+        self.zset_entries
+            .store(us(cfg.zset_max_listpack_entries()), r);
+        self.zset_value.store(us(cfg.zset_max_listpack_value()), r);
+        self.list_size.store(cfg.list_max_listpack_size() as i64, r);
+        self.list_compress_depth
+            .store(cfg.list_compress_depth() as usize, r);
     }
 }

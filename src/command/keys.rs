@@ -426,6 +426,7 @@ fn object_refcount(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         crate::keyspace::Value::Str(s) => {
             crate::keyspace::value::parse_i64(s).is_some_and(|v| (0..10000).contains(&v))
         }
+        _ => false,
     };
     Ok(Reply::Int(if shared { i32::MAX as i64 } else { 1 }))
 }

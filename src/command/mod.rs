@@ -7,15 +7,26 @@
 //! connection's core and may await other cores. `COMMAND` output comes from
 //! this table.
 
+pub mod bitops;
 pub mod cluster;
 pub mod connection;
 pub mod errors;
+pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
+pub mod lists;
+pub mod pubsub;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
+pub mod transactions;
+pub mod zsets;
 
-use crate::keyspace::Db;
+pub use crate::config::keyspace_events;
+use crate::keyspace::{Db, EncLimits, Kind, Value};
 use crate::protocol::Reply;
+use crate::runtime::KeyEvent;
 use crate::runtime::Shard;
 use crate::server::client::Client;
 use bytes::Bytes;
@@ -197,6 +208,15 @@ const FAMILIES: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+    bitops::COMMANDS,
+    hyperloglog::COMMANDS,
+    sort::COMMANDS,
+    transactions::COMMANDS,
+    pubsub::COMMANDS,
     server::COMMANDS,
     cluster::COMMANDS,
 ];
@@ -429,6 +449,106 @@ impl Ctx<'_> {
 
     pub fn db(&mut self) -> &mut Db {
         &mut self.shard.dbs[self.db]
+    }
+
+    /// The encoding thresholds (hash-max-listpack-entries ...) now in force.
+    pub fn limits(&self) -> EncLimits {
+        self.node.enc_limits()
+    }
+
+    /// A read lookup (Redis's lookupKeyRead): counts a keyspace hit or miss;
+    /// WRONGTYPE when the key holds another type.
+    pub fn read<T: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut T>, Reply> {
+        let now = self.now;
+        let Shard { dbs, stats, .. } = &mut *self.shard;
+        match dbs[self.db].get(key, now) {
+            None => {
+                stats.keyspace_misses += 1;
+                Ok(None)
+            }
+            Some(e) => {
+                stats.keyspace_hits += 1;
+                T::of_mut(&mut e.val)
+                    .map(Some)
+                    .ok_or_else(|| Reply::err(errors::WRONGTYPE))
+            }
+        }
+    }
+
+    /// A write lookup (lookupKeyWrite): no hit/miss statistics; WRONGTYPE
+    /// when the key holds another type.
+    pub fn write<T: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut T>, Reply> {
+        let now = self.now;
+        match self.db().get(key, now) {
+            None => Ok(None),
+            Some(e) => T::of_mut(&mut e.val)
+                .map(Some)
+                .ok_or_else(|| Reply::err(errors::WRONGTYPE)),
+        }
+    }
+
+    /// The value at `key`, created by `make` when missing (HSET, LPUSH, SADD,
+    /// ZADD ...); WRONGTYPE when the key holds another type.
+    pub fn write_or_create<T: Kind>(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> T,
+    ) -> Result<&mut T, Reply> {
+        let now = self.now;
+        let (e, _) = self.db().get_or_insert_with(key, now, || make().wrap());
+        T::of_mut(&mut e.val).ok_or_else(|| Reply::err(errors::WRONGTYPE))
+    }
+
+    /// Deletes `key` when it holds an empty aggregate (Redis never keeps an
+    /// empty hash, list, set or sorted set) and raises the generic `del`
+    /// event. Returns whether it deleted.
+    pub fn delete_if_empty(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        let empty = match self.db().peek(key, now).map(|e| &e.val) {
+            Some(Value::Hash(h)) => h.is_empty(),
+            Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Set(s)) => s.is_empty(),
+            Some(Value::ZSet(z)) => z.is_empty(),
+            _ => false,
+        };
+        if empty {
+            self.db().remove(key, now);
+            self.notify(keyspace_events::GENERIC, "del", key);
+        }
+        empty
+    }
+
+    /// Records a change of `key` the way Redis's commands do
+    /// (signalModifiedKey + notifyKeyspaceEvent + server.dirty++): WATCHers
+    /// of the key are invalidated, the change counts for `save` points, and
+    /// the keyspace event `event` of class `class` (config::keyspace_events)
+    /// is published if notify-keyspace-events asks for it.
+    pub fn changed(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.shard.dirty += 1;
+        self.shard.touch_watched(self.db, key);
+        self.notify(class, event, key);
+    }
+
+    /// Raises a keyspace event only (no change recorded): for events that
+    /// accompany another one, like `del` after a pop emptied a list.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let flags = self.node.notify_flags();
+        if flags & class != 0
+            && flags & (keyspace_events::KEYSPACE | keyspace_events::KEYEVENT) != 0
+        {
+            self.shard.events.push(KeyEvent {
+                class,
+                event,
+                db: self.db,
+                key: Bytes::copy_from_slice(key),
+            });
+        }
+    }
+
+    /// `key` (a list or sorted set) has elements now: clients blocked on it
+    /// are served once the command is done (Redis's signalKeyAsReady).
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.shard.signal_ready(self.db, key);
     }
 
     pub fn hit(&mut self, hit: bool) {

@@ -178,13 +178,7 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
             loading: false,
         };
         cfg.config_set_with(&pairs, ctx).map_err(Reply::err_owned)?;
-        node.max_bulk
-            .store(cfg.proto_max_bulk_len() as usize, Ordering::Relaxed);
-        node.lfu.store(
-            cfg.get("maxmemory-policy")
-                .is_some_and(|p| p.contains("lfu")),
-            Ordering::Relaxed,
-        );
+        node.tun.refresh(&cfg);
         Ok(Reply::OK)
     })
 }
@@ -410,13 +404,19 @@ fn debug(c: &mut Client, mut a: Args) -> Fut<'_> {
                         let now = now_ms();
                         let d = &mut shard.dbs[db];
                         let e = d.peek(&key, now)?;
-                        let Value::Str(s) = &e.val;
+                        // serializedlength: the string's length + 1 as in
+                        // Redis for strings; for aggregates an estimate
+                        // until RDB serialisation exists.
+                        let (ptr, len) = match &e.val {
+                            Value::Str(s) => (s.as_bytes().as_ptr(), s.len() + 1),
+                            v => (v as *const Value as *const u8, v.heap_size()),
+                        };
                         let clock = crate::keyspace::lru_clock(now);
                         Some(format!(
                             "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                            s.as_bytes().as_ptr(),
+                            ptr,
                             e.encoding(),
-                            s.len() + 1,
+                            len,
                             e.lru,
                             clock.saturating_sub(e.lru)
                         ))

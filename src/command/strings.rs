@@ -213,20 +213,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// The string at `key`: Ok(None) when missing, WRONGTYPE for other types.
 fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a CBytes>, Reply> {
-    let now = ctx.now;
-    let crate::runtime::Shard { dbs, stats } = &mut *ctx.shard;
-    match dbs[ctx.db].get(key, now) {
-        None => {
-            stats.keyspace_misses += 1;
-            Ok(None)
-        }
-        Some(Entry { val, .. }) => {
-            stats.keyspace_hits += 1;
-            match val {
-                Value::Str(s) => Ok(Some(s)),
-            }
-        }
-    }
+    Ok(ctx.read::<CBytes>(key)?.map(|s| &*s))
 }
 
 fn bulk(b: &[u8]) -> Reply {
@@ -435,8 +422,10 @@ fn mget(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
                 ctx.hit(true);
                 r
             }
-            #[allow(unreachable_patterns)]
-            Some(_) => Reply::Nil,
+            Some(_) => {
+                ctx.hit(true);
+                Reply::Nil
+            }
             None => {
                 ctx.hit(false);
                 Reply::Nil
@@ -486,7 +475,9 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     // One table probe: an existing counter is rewritten in place, keeping its
     // TTL. (A write lookup: Redis counts no keyspace hit or miss for it.)
     if let Some(e) = ctx.db().get(key, now) {
-        let Value::Str(s) = &mut e.val;
+        let Value::Str(s) = &mut e.val else {
+            return Err(Reply::err(errors::WRONGTYPE));
+        };
         let cur = parse_i64(s).ok_or_else(|| Reply::err(errors::NOT_INT))?;
         let new = cur
             .checked_add(by)

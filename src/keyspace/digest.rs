@@ -9,7 +9,7 @@
 //!   zero, mixes the key name and continues with the value as above. Keys
 //!   combine by xor, so their order (and the core holding them) does not matter.
 
-use super::{Db, Entry, Value};
+use super::{Db, Entry};
 use sha1::{Digest, Sha1};
 
 pub type Sum = [u8; 20];
@@ -27,17 +27,10 @@ pub fn mix_digest(d: &mut Sum, bytes: &[u8]) {
     d.copy_from_slice(&h);
 }
 
-/// Redis's type codes, mixed in first (string 0, list 1, set 2, zset 3, hash 4).
-const TYPE_STRING: u32 = 0;
-
 /// Continues `d` with a value: its type, its contents, and whether it has a TTL.
 fn object_digest(d: &mut Sum, e: &Entry, has_ttl: bool) {
-    match &e.val {
-        Value::Str(s) => {
-            mix_digest(d, &TYPE_STRING.to_be_bytes());
-            mix_digest(d, s);
-        }
-    }
+    mix_digest(d, &e.val.type_code().to_be_bytes());
+    e.val.digest_contents(d);
     if has_ttl {
         xor_digest(d, b"!!expire!!");
     }
@@ -95,7 +88,7 @@ pub fn hex(d: &Sum) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::Ttl;
+    use crate::keyspace::{Ttl, Value};
 
     fn dataset(db: &Db) -> String {
         hex(&combine(&[vec![db_digest(db)]]))

@@ -9,10 +9,18 @@
 pub mod cbytes;
 pub mod digest;
 pub mod glob;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use cbytes::CBytes;
-pub use value::Value;
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use value::{EncLimits, Kind, Value};
+pub use zset::ZSet;
 
 use crate::cluster::slot::{key_hash_slot, SLOTS};
 use indexmap::IndexMap;
@@ -256,6 +264,39 @@ impl Db {
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
         self.peek(key, now).is_some()
+    }
+
+    /// The entry of `key`, inserted with `make()` (no TTL) when missing; the
+    /// bool says whether it was created. One probe either way.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> (&mut Entry, bool) {
+        let slot = self.slot_of(key);
+        self.expire_if_needed(slot, key, now);
+        let t = self.table_or_create(slot);
+        let lru = lru_clock(now);
+        let (i, created) = match t.keys.get_index_of(key) {
+            Some(i) => (i, false),
+            None => {
+                let (i, _) = t
+                    .keys
+                    .insert_full(CBytes::new(key), Entry::new(make(), lru));
+                (i, true)
+            }
+        };
+        if created {
+            self.keys += 1;
+        }
+        let t = self.table_or_create(slot);
+        let (_, e) = t
+            .keys
+            .get_index_mut(i)
+            .expect("index just found or inserted");
+        e.lru = lru;
+        (e, created)
     }
 
     /// Inserts or overwrites `key`, handling the TTL as told. Returns the old entry.

@@ -19,14 +19,15 @@ pub mod topology;
 use crate::config::Config;
 use crate::keyspace::Db;
 use crate::node::Node;
+use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -96,6 +97,26 @@ pub struct CmdStat {
 pub struct Shard {
     pub dbs: Vec<Db>,
     pub stats: ShardStats,
+    /// Changes made (Redis's server.dirty): save points, AOF, replication.
+    pub dirty: u64,
+    /// Keyspace events raised by the commands running now; the core
+    /// publishes them once the command (or batch) is done.
+    pub events: Vec<KeyEvent>,
+    /// Keys clients block on (BLPOP ...), by (db, key); see `signal_ready`.
+    pub blocking: HashMap<(usize, Bytes), usize>,
+    /// Blocked-on keys that got elements during the running command.
+    pub ready: Vec<(usize, Bytes)>,
+    /// WATCHed keys and the flags of the transactions watching them.
+    pub watched: HashMap<(usize, Bytes), Vec<Arc<AtomicBool>>>,
+}
+
+/// A keyspace notification waiting to be published.
+#[derive(Debug, Clone)]
+pub struct KeyEvent {
+    pub class: u32,
+    pub event: &'static str,
+    pub db: usize,
+    pub key: Bytes,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -114,6 +135,46 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             stats: ShardStats::default(),
+            dirty: 0,
+            events: Vec::new(),
+            blocking: HashMap::new(),
+            ready: Vec::new(),
+            watched: HashMap::new(),
+        }
+    }
+
+    /// Invalidates the transactions watching `key` (signalModifiedKey).
+    pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(flags) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
+            for f in flags {
+                f.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Invalidates every transaction watching a key of `db` (FLUSHDB, SWAPDB),
+    /// or of every db with `None`.
+    pub fn touch_all_watched(&mut self, db: Option<usize>) {
+        for ((d, _), flags) in &self.watched {
+            if db.is_none_or(|x| x == *d) {
+                for f in flags {
+                    f.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Records that `key` got elements, if a client blocks on it.
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.is_empty() {
+            return;
+        }
+        let k = (db, Bytes::copy_from_slice(key));
+        if self.blocking.contains_key(&k) && !self.ready.contains(&k) {
+            self.ready.push(k);
         }
     }
 }

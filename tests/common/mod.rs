@@ -2,6 +2,8 @@
 //! tests) on a free port in a temp dir, killed on drop.
 #![allow(dead_code)]
 
+pub mod compat;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

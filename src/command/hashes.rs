@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

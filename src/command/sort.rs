@@ -1,0 +1,5 @@
+//! SORT and SORT_RO.
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];
