@@ -432,6 +432,20 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+/// A blocking command's timeout as Redis's getTimeoutFromObjectOrReply reads
+/// it (seconds, fractions allowed): milliseconds, 0 meaning forever.
+pub fn parse_timeout(b: &[u8]) -> Result<u64, Reply> {
+    let secs = parse_f64(b).ok_or_else(|| Reply::err(errors::TIMEOUT_NOT_FLOAT))?;
+    let ms = (secs * 1000.0).ceil();
+    if ms > (i64::MAX / 2) as f64 {
+        return Err(Reply::err(errors::TIMEOUT_RANGE));
+    }
+    if ms < 0.0 {
+        return Err(Reply::err(errors::TIMEOUT_NEG));
+    }
+    Ok(ms as u64)
+}
+
 /// What a keyed command sees: the core's keyspace and the client's db.
 pub struct Ctx<'a> {
     pub shard: &'a mut Shard,
@@ -549,6 +563,26 @@ impl Ctx<'_> {
     /// are served once the command is done (Redis's signalKeyAsReady).
     pub fn signal_ready(&mut self, key: &[u8]) {
         self.shard.signal_ready(self.db, key);
+    }
+
+    /// Called by a blocking command (BLPOP, BZPOPMIN, BLMOVE ...) that found
+    /// none of its keys ready: parks the client on `keys` for `timeout_ms`
+    /// (0 = forever; see `parse_timeout`). When one of the keys gets
+    /// elements the same command runs again from the start on the owning
+    /// core; when the time passes the client gets `timeout_reply`. Inside
+    /// MULTI nothing blocks and `timeout_reply` is the answer at once.
+    /// The handler returns what this returns.
+    pub fn block(&mut self, keys: Vec<Bytes>, timeout_ms: u64, timeout_reply: Reply) -> CmdResult {
+        if self.shard.no_block {
+            return Ok(timeout_reply);
+        }
+        self.shard.block = Some(crate::runtime::BlockRequest {
+            timeout_ms,
+            keys,
+            timeout_reply,
+        });
+        // Placeholder; the dispatcher answers the client later.
+        Ok(Reply::NilArray)
     }
 
     pub fn hit(&mut self, hit: bool) {

@@ -106,8 +106,26 @@ pub struct Shard {
     pub blocking: HashMap<(usize, Bytes), usize>,
     /// Blocked-on keys that got elements during the running command.
     pub ready: Vec<(usize, Bytes)>,
+    /// Set by a blocking command (BLPOP ...) that found nothing to serve;
+    /// the dispatcher parks the client on those keys. See `Ctx::block`.
+    pub block: Option<BlockRequest>,
+    /// True while a transaction runs: blocking commands answer their
+    /// timeout reply at once instead of blocking (as in Redis's MULTI).
+    pub no_block: bool,
     /// WATCHed keys and the flags of the transactions watching them.
     pub watched: HashMap<(usize, Bytes), Vec<Arc<AtomicBool>>>,
+}
+
+/// What a blocking command asks for when it found nothing to serve.
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    /// Milliseconds to wait; 0 = forever.
+    pub timeout_ms: u64,
+    /// The keys whose readiness wakes the client (the command is then run
+    /// again from the start).
+    pub keys: Vec<Bytes>,
+    /// What the client gets when the timeout passes.
+    pub timeout_reply: crate::protocol::Reply,
 }
 
 /// A keyspace notification waiting to be published.
@@ -140,6 +158,8 @@ impl Shard {
             blocking: HashMap::new(),
             ready: Vec::new(),
             watched: HashMap::new(),
+            block: None,
+            no_block: false,
         }
     }
 
