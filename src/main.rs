@@ -150,6 +150,7 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         cluster: Mutex::new(cluster),
         shutting_down: AtomicBool::new(false),
         cluster_enabled: cfg.cluster_enabled(),
+        pubsub_counts: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         active_expire: AtomicBool::new(true),
         config: RwLock::new(cfg),
     });

@@ -37,6 +37,9 @@ pub struct Node {
     /// Options the data path reads per command, copied out of the config.
     pub tun: Tunables,
     pub cluster_enabled: bool,
+    /// Subscriptions held by each core's clients, so publishers skip cores
+    /// without any.
+    pub pubsub_counts: Box<[AtomicUsize]>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: AtomicBool,
 }

@@ -238,8 +238,23 @@ pub const COMMANDS: &[CommandSpec] = &[
     .subs(COMMAND_SUBS),
 ];
 
-fn ping(_c: &mut Client, mut a: Args) -> Fut<'_> {
+fn ping(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
+        if c.in_subscribed_mode() {
+            // RESP2 subscribers get PING's answer as a message-like array.
+            let arg = if a.remaining() > 0 {
+                a.next_bytes()?
+            } else {
+                Bytes::new()
+            };
+            if a.remaining() > 0 {
+                return Err(Reply::err_owned(errors::wrong_args("ping")));
+            }
+            return Ok(Reply::Array(vec![
+                Reply::simple_bulk("pong"),
+                Reply::Bulk(arg),
+            ]));
+        }
         match a.remaining() {
             0 => Ok(Reply::simple("PONG")),
             1 => Ok(Reply::Bulk(a.next_bytes()?)),
@@ -387,6 +402,9 @@ fn quit(c: &mut Client, _a: Args) -> Fut<'_> {
 
 fn reset(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move {
+        c.multi = None;
+        c.unwatch();
+        c.unsubscribe_all();
         c.select(0);
         c.set_proto(Proto::Resp2);
         c.info.name.borrow_mut().clear();
@@ -688,13 +706,15 @@ fn client_help(_c: &mut Client, _a: Args) -> Fut<'_> {
 // ---- COMMAND --------------------------------------------------------------
 
 fn flag_set(spec: &CommandSpec) -> Reply {
-    Reply::Set(
-        flags::NAMES
-            .iter()
-            .filter(|(f, _)| spec.flags & f != 0)
-            .map(|(_, n)| Reply::simple(n))
-            .collect(),
-    )
+    let mut v: Vec<Reply> = flags::NAMES
+        .iter()
+        .filter(|(f, _)| spec.flags & f != 0)
+        .map(|(_, n)| Reply::simple(n))
+        .collect();
+    if spec.find_keys.is_some() {
+        v.push(Reply::simple("movablekeys"));
+    }
+    Reply::Set(v)
 }
 
 fn acl_categories(spec: &CommandSpec) -> Reply {
@@ -981,8 +1001,7 @@ fn command_getkeys(_c: &mut Client, mut a: Args) -> Fut<'_> {
         };
         let keys: Vec<Reply> = res
             .spec
-            .keys
-            .positions(argv.len())
+            .keys_of(&argv)
             .filter_map(|i| argv.get(i).cloned().map(Reply::Bulk))
             .collect();
         if keys.is_empty() {

@@ -70,3 +70,4 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
         container.to_ascii_uppercase()
     )
 }
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";

@@ -3,6 +3,7 @@
 //! FLUSHDB, FLUSHALL, SWAPDB (node-wide, fanned out over the cores).
 
 use super::flags::*;
+use super::keyspace_events::GENERIC;
 use super::{errors, Args, CmdResult, CommandSpec, Ctx, Handler};
 use crate::cluster::slot::SLOTS;
 use crate::keyspace::glob::glob_match;
@@ -120,6 +121,7 @@ fn del(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let mut n = 0;
     for key in a.rest().to_vec() {
         if ctx.db().remove(&key, now).is_some() {
+            ctx.changed(GENERIC, "del", &key);
             n += 1;
         }
     }
@@ -223,8 +225,10 @@ fn expire_generic(ctx: &mut Ctx, a: &mut Args, unit: Unit, absolute: bool, cmd: 
     }
     if when <= now as i64 {
         ctx.db().remove(&key, now);
+        ctx.changed(GENERIC, "del", &key);
     } else {
         ctx.db().set_expire(&key, when as u64, now);
+        ctx.changed(GENERIC, "expire", &key);
     }
     Ok(Reply::Int(1))
 }
@@ -275,7 +279,11 @@ fn pexpiretime(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 fn persist(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let key = a.next_bytes()?;
     let now = ctx.now;
-    Ok(Reply::Int(ctx.db().persist(&key, now) as i64))
+    let done = ctx.db().persist(&key, now);
+    if done {
+        ctx.changed(GENERIC, "persist", &key);
+    }
+    Ok(Reply::Int(done as i64))
 }
 
 fn rename_generic(ctx: &mut Ctx, a: &mut Args, nx: bool) -> CmdResult {
@@ -296,6 +304,8 @@ fn rename_generic(ctx: &mut Ctx, a: &mut Args, nx: bool) -> CmdResult {
     };
     ctx.db()
         .set(&dst, e.val, exp.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.changed(GENERIC, "rename_from", &src);
+    ctx.changed(GENERIC, "rename_to", &dst);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
@@ -347,6 +357,7 @@ fn copy(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         target.remove(&dst, now);
     }
     target.set(&dst, e.val, exp.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.changed_in(dst_db, GENERIC, "copy_to", &dst);
     Ok(Reply::Int(1))
 }
 
@@ -368,6 +379,8 @@ fn move_cmd(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     ctx.shard.dbs[dst].set(&key, e.val, exp.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.changed(GENERIC, "move_from", &key);
+    ctx.changed_in(dst, GENERIC, "move_to", &key);
     Ok(Reply::Int(1))
 }
 
@@ -680,7 +693,12 @@ fn flushdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, C
     Box::pin(async move {
         flush_opts(&mut a)?;
         let db = c.db;
-        on_all_cores_atomically(&c.core, move |core| core.shard.borrow_mut().dbs[db].clear()).await;
+        on_all_cores_atomically(&c.core, move |core| {
+            let mut shard = core.shard.borrow_mut();
+            shard.touch_watched_in_db(db, None);
+            shard.dbs[db].clear();
+        })
+        .await;
         Ok(Reply::OK)
     })
 }
@@ -689,8 +707,10 @@ fn flushall(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, 
     Box::pin(async move {
         flush_opts(&mut a)?;
         on_all_cores_atomically(&c.core, |core| {
-            for d in core.shard.borrow_mut().dbs.iter_mut() {
-                d.clear();
+            let mut shard = core.shard.borrow_mut();
+            for db in 0..shard.dbs.len() {
+                shard.touch_watched_in_db(db, None);
+                shard.dbs[db].clear();
             }
         })
         .await;
@@ -713,7 +733,13 @@ fn swapdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, Cm
             return Err(Reply::err(errors::DB_INDEX));
         }
         let (x, y) = (x as usize, y as usize);
-        on_all_cores_atomically(&c.core, move |core| core.shard.borrow_mut().dbs.swap(x, y)).await;
+        on_all_cores_atomically(&c.core, move |core| {
+            let mut shard = core.shard.borrow_mut();
+            shard.touch_watched_in_db(x, Some(y));
+            shard.touch_watched_in_db(y, Some(x));
+            shard.dbs.swap(x, y);
+        })
+        .await;
         Ok(Reply::OK)
     })
 }

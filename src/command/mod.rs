@@ -110,7 +110,7 @@ impl KeySpec {
     };
 
     /// Indexes of the keys in `argv`.
-    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    pub fn positions(&self, argc: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
         let first = self.first.max(0) as usize;
         let last = if self.last < 0 {
             argc as i64 + self.last as i64
@@ -138,6 +138,63 @@ pub struct CommandSpec {
     pub summary: &'static str,
     pub since: &'static str,
     pub subcommands: &'static [CommandSpec],
+    /// For commands whose keys (first, last, step) cannot describe (a
+    /// `numkeys` argument, SORT's STORE ...): the key positions in argv.
+    /// COMMAND INFO then shows the `movablekeys` flag.
+    pub find_keys: Option<FindKeys>,
+}
+
+/// A command's own key finder: argv in, key positions out.
+pub type FindKeys = fn(&[Bytes]) -> Vec<usize>;
+
+/// The positions of a command's keys in its argv.
+pub enum KeyPositions {
+    Spec(std::iter::StepBy<std::ops::Range<usize>>),
+    List(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Spec(i) => i.next(),
+            KeyPositions::List(i) => i.next(),
+        }
+    }
+}
+
+/// `numkeys` at argv[`at`], the keys right after it (ZUNION, SINTERCARD,
+/// LMPOP ...). Nothing when numkeys is not a positive integer that fits:
+/// the command's own parsing then answers the error.
+pub fn numkeys_keys(argv: &[Bytes], at: usize) -> Vec<usize> {
+    let n = argv
+        .get(at)
+        .and_then(|b| crate::keyspace::value::parse_i64(b))
+        .unwrap_or(0);
+    if n <= 0 || (n as u64) > (argv.len() as u64).saturating_sub(at as u64 + 1) {
+        return Vec::new();
+    }
+    (at + 1..at + 1 + n as usize).collect()
+}
+
+/// Keys after a numkeys at argv[1] (ZUNION, ZINTER, ZDIFF, ZINTERCARD,
+/// SINTERCARD, LMPOP, ZMPOP).
+pub fn keys_numkeys_at_1(argv: &[Bytes]) -> Vec<usize> {
+    numkeys_keys(argv, 1)
+}
+
+/// Keys after a numkeys at argv[2] (BLMPOP and BZMPOP, after the timeout).
+pub fn keys_numkeys_at_2(argv: &[Bytes]) -> Vec<usize> {
+    numkeys_keys(argv, 2)
+}
+
+/// The destination at argv[1], then the keys after a numkeys at argv[2]
+/// (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE).
+pub fn keys_dest_numkeys_at_2(argv: &[Bytes]) -> Vec<usize> {
+    let mut v = vec![1];
+    v.extend(numkeys_keys(argv, 2));
+    v
 }
 
 impl CommandSpec {
@@ -162,6 +219,22 @@ impl CommandSpec {
             summary: "",
             since: "1.0.0",
             subcommands: &[],
+            find_keys: None,
+        }
+    }
+
+    /// Keys found by a function (see `find_keys`).
+    pub const fn movable(mut self, f: FindKeys) -> CommandSpec {
+        self.find_keys = Some(f);
+        self
+    }
+
+    /// Where the keys of this command are in `argv`.
+    #[inline]
+    pub fn keys_of(&self, argv: &[Bytes]) -> KeyPositions {
+        match self.find_keys {
+            Some(f) => KeyPositions::List(f(argv).into_iter()),
+            None => KeyPositions::Spec(self.keys.positions(argv.len())),
         }
     }
 
@@ -538,14 +611,36 @@ impl Ctx<'_> {
     /// the keyspace event `event` of class `class` (config::keyspace_events)
     /// is published if notify-keyspace-events asks for it.
     pub fn changed(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.changed_in(self.db, class, event, key);
+    }
+
+    /// `changed` for a key of another db (COPY ... DB n, MOVE). A key that
+    /// now holds a list or sorted set wakes the clients blocked on it.
+    pub fn changed_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
         self.shard.dirty += 1;
-        self.shard.touch_watched(self.db, key);
-        self.notify(class, event, key);
+        self.shard.touch_watched(db, key);
+        if !self.shard.blocking.is_empty() {
+            let now = self.now;
+            let ready = self
+                .shard
+                .dbs
+                .get_mut(db)
+                .and_then(|d| d.peek(key, now))
+                .is_some_and(|e| matches!(e.val, Value::List(_) | Value::ZSet(_)));
+            if ready {
+                self.shard.signal_ready(db, key);
+            }
+        }
+        self.notify_in(db, class, event, key);
     }
 
     /// Raises a keyspace event only (no change recorded): for events that
     /// accompany another one, like `del` after a pop emptied a list.
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.notify_in(self.db, class, event, key);
+    }
+
+    fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
         let flags = self.node.notify_flags();
         if flags & class != 0
             && flags & (keyspace_events::KEYSPACE | keyspace_events::KEYEVENT) != 0
@@ -553,7 +648,7 @@ impl Ctx<'_> {
             self.shard.events.push(KeyEvent {
                 class,
                 event,
-                db: self.db,
+                db,
                 key: Bytes::copy_from_slice(key),
             });
         }

@@ -1,6 +1,7 @@
 //! String commands: GET, SET and friends, counters, ranges.
 
 use super::flags::*;
+use super::keyspace_events::{GENERIC, STRING};
 use super::{errors, Args, CmdResult, CommandSpec, Ctx, Handler::Keyed};
 use crate::keyspace::value::parse_i64;
 use crate::keyspace::{CBytes, Entry, StrEnc, Ttl, Value};
@@ -332,6 +333,10 @@ fn set(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         _ => Ttl::Clear,
     };
     ctx.db().set(&key, Value::str(&val), ttl, now);
+    ctx.changed(STRING, "set", &key);
+    if let Ttl::At(_) = ttl {
+        ctx.notify(GENERIC, "expire", &key);
+    }
     Ok(if get_old {
         old.unwrap_or(Reply::Nil)
     } else {
@@ -347,6 +352,7 @@ fn setnx(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     ctx.db().set(&key, Value::str(&val), Ttl::Clear, now);
+    ctx.changed(STRING, "set", &key);
     Ok(Reply::Int(1))
 }
 
@@ -357,6 +363,8 @@ fn setex_common(ctx: &mut Ctx, a: &mut Args, unit: &str, cmd: &str) -> CmdResult
     let at = expire_at(unit, secs, ctx.now, cmd)?;
     let now = ctx.now;
     ctx.db().set(&key, Value::str(&val), Ttl::At(at), now);
+    ctx.changed(STRING, "set", &key);
+    ctx.notify(GENERIC, "expire", &key);
     Ok(Reply::OK)
 }
 
@@ -374,6 +382,7 @@ fn getset(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let old = get_str(ctx, &key)?.map_or(Reply::Nil, |s| bulk(s));
     let now = ctx.now;
     ctx.db().set(&key, Value::str(&val), Ttl::Clear, now);
+    ctx.changed(STRING, "set", &key);
     Ok(old)
 }
 
@@ -383,6 +392,7 @@ fn getdel(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     if old.is_some() {
         let now = ctx.now;
         ctx.db().remove(&key, now);
+        ctx.changed(GENERIC, "del", &key);
     }
     Ok(old.unwrap_or(Reply::Nil))
 }
@@ -397,12 +407,14 @@ fn getex(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     match exp {
         ExpireOpt::At(at) if at <= now => {
             ctx.db().remove(&key, now);
+            ctx.changed(GENERIC, "del", &key);
         }
         ExpireOpt::At(at) => {
             ctx.db().set_expire(&key, at, now);
+            ctx.changed(GENERIC, "expire", &key);
         }
-        ExpireOpt::Persist => {
-            ctx.db().persist(&key, now);
+        ExpireOpt::Persist if ctx.db().persist(&key, now) => {
+            ctx.changed(GENERIC, "persist", &key);
         }
         _ => {}
     }
@@ -452,6 +464,7 @@ fn mset(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let now = ctx.now;
     for (k, v) in pairs {
         ctx.db().set(&k, Value::str(&v), Ttl::Clear, now);
+        ctx.changed(STRING, "set", &k);
     }
     Ok(Reply::OK)
 }
@@ -464,6 +477,7 @@ fn msetnx(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     }
     for (k, v) in pairs {
         ctx.db().set(&k, Value::str(&v), Ttl::Clear, now);
+        ctx.changed(STRING, "set", &k);
     }
     Ok(Reply::Int(1))
 }
@@ -484,10 +498,12 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             .ok_or_else(|| Reply::err(errors::OVERFLOW))?;
         *s = CBytes::new(buf.format(new).as_bytes());
         e.enc = StrEnc::Auto;
+        ctx.changed(STRING, "incrby", key);
         return Ok(Reply::Int(new));
     }
     ctx.db()
         .set(key, Value::str(buf.format(by).as_bytes()), Ttl::Keep, now);
+    ctx.changed(STRING, "incrby", key);
     Ok(Reply::Int(by))
 }
 
@@ -540,6 +556,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         now,
         StrEnc::Embstr,
     );
+    ctx.changed(STRING, "incrbyfloat", &key);
     Ok(Reply::Bulk(Bytes::from(s)))
 }
 
@@ -572,6 +589,7 @@ fn append(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let enc = if existed { StrEnc::Raw } else { StrEnc::Auto };
     ctx.db()
         .set_enc(&key, Value::Str(CBytes::from_vec(new)), Ttl::Keep, now, enc);
+    ctx.changed(STRING, "append", &key);
     Ok(Reply::Int(len))
 }
 
@@ -643,6 +661,7 @@ fn setrange(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
                 now,
                 StrEnc::Raw,
             );
+            ctx.changed(STRING, "setrange", &key);
             Ok(Reply::Int(len))
         }
     }

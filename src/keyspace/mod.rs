@@ -117,6 +117,9 @@ pub struct Db {
     /// so its slot is not hashed a second time; see `set_slot_hint`.
     hint: std::cell::Cell<(usize, usize, u16)>,
     pub stats: DbStats,
+    /// Keys deleted because their TTL passed, since the shard last looked
+    /// (WATCH invalidation and `expired` keyspace events).
+    pub expired_log: Vec<CBytes>,
 }
 
 impl Default for Db {
@@ -145,6 +148,7 @@ impl Db {
             expire_cursor: (0, 0),
             hint: std::cell::Cell::new((0, 0, 0)),
             stats: DbStats::default(),
+            expired_log: Vec::new(),
         }
     }
 
@@ -236,6 +240,7 @@ impl Db {
         if expired {
             self.remove_in(slot, key);
             self.stats.expired_keys += 1;
+            self.expired_log.push(CBytes::new(key));
         }
         expired
     }
@@ -574,7 +579,9 @@ impl Db {
                 pos = pos.saturating_sub(1);
             }
             expired += dead.len();
-            if next_slot && dead.is_empty() {
+            let none = dead.is_empty();
+            self.expired_log.extend(dead);
+            if next_slot && none {
                 slot = (slot + 1) % SLOTS;
                 pos = 0;
                 slots_seen += 1;

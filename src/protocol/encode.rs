@@ -126,6 +126,11 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
             }
         }
         Reply::Raw(bytes) => out.extend_from_slice(bytes),
+        Reply::Many(items) => {
+            for item in items {
+                encode(item, proto, out);
+            }
+        }
     }
 }
 

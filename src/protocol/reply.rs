@@ -42,6 +42,9 @@ pub enum Reply {
     Push(Vec<Reply>),
     /// Bytes already encoded (identical in RESP2 and RESP3), written as they are.
     Raw(Bytes),
+    /// Several replies to one command, one after another (SUBSCRIBE a b
+    /// confirms each channel with its own message).
+    Many(Vec<Reply>),
 }
 
 impl Reply {
@@ -62,6 +65,11 @@ impl Reply {
 
     pub fn err_owned(s: String) -> Reply {
         Reply::Error(Cow::Owned(s))
+    }
+
+    /// A bulk string of a constant text (`message`, `subscribe` ...).
+    pub fn simple_bulk(s: &'static str) -> Reply {
+        Reply::Bulk(Bytes::from_static(s.as_bytes()))
     }
 
     pub fn bulk(b: impl Into<Bytes>) -> Reply {

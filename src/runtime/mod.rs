@@ -102,8 +102,14 @@ pub struct Shard {
     /// Keyspace events raised by the commands running now; the core
     /// publishes them once the command (or batch) is done.
     pub events: Vec<KeyEvent>,
-    /// Keys clients block on (BLPOP ...), by (db, key); see `signal_ready`.
-    pub blocking: HashMap<(usize, Bytes), usize>,
+    /// Clients blocked on keys of this core (BLPOP ...), by waiter id; ids
+    /// grow, so a key's queue is in blocking order.
+    pub waiters: HashMap<u64, Waiter>,
+    /// The waiters of each blocked-on (db, key), first come first served.
+    pub blocking: HashMap<(usize, Bytes), VecDeque<u64>>,
+    next_waiter: u64,
+    /// True while `serve_ready` runs (commands it re-runs do not recurse).
+    serving: bool,
     /// Blocked-on keys that got elements during the running command.
     pub ready: Vec<(usize, Bytes)>,
     /// Set by a blocking command (BLPOP ...) that found nothing to serve;
@@ -114,6 +120,25 @@ pub struct Shard {
     pub no_block: bool,
     /// WATCHed keys and the flags of the transactions watching them.
     pub watched: HashMap<(usize, Bytes), Vec<Arc<AtomicBool>>>,
+}
+
+/// A client blocked on keys of this core.
+pub struct Waiter {
+    pub keys: Vec<(usize, Bytes)>,
+    /// Runs the blocked command again: `None` while it still finds nothing.
+    pub retry: Retry,
+    pub done: oneshot::Sender<Served>,
+}
+
+/// Runs a blocked command again: `None` while it still finds nothing.
+pub type Retry = Box<dyn FnMut(&mut Shard, u64) -> Option<Served>>;
+
+/// What a blocked client gets when one of its keys is ready.
+pub enum Served {
+    /// The command ran and this is its reply.
+    Reply(crate::protocol::Reply),
+    /// Run the command again from the client's core (its keys span cores).
+    Retry,
 }
 
 /// What a blocking command asks for when it found nothing to serve.
@@ -155,7 +180,10 @@ impl Shard {
             stats: ShardStats::default(),
             dirty: 0,
             events: Vec::new(),
+            waiters: HashMap::new(),
             blocking: HashMap::new(),
+            next_waiter: 1,
+            serving: false,
             ready: Vec::new(),
             watched: HashMap::new(),
             block: None,
@@ -175,13 +203,138 @@ impl Shard {
         }
     }
 
-    /// Invalidates every transaction watching a key of `db` (FLUSHDB, SWAPDB),
-    /// or of every db with `None`.
-    pub fn touch_all_watched(&mut self, db: Option<usize>) {
-        for ((d, _), flags) in &self.watched {
-            if db.is_none_or(|x| x == *d) {
+    /// Invalidates the transactions watching a key of `db` that exists
+    /// there, or in `other` (FLUSHDB/FLUSHALL empty `db`; SWAPDB replaces it
+    /// with `other`), as Redis's touchAllWatchedKeysInDb.
+    pub fn touch_watched_in_db(&mut self, db: usize, other: Option<usize>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let Shard { watched, dbs, .. } = self;
+        for ((d, k), flags) in watched.iter() {
+            if *d != db {
+                continue;
+            }
+            let exists = |i: usize| dbs.get(i).is_some_and(|x| x.entry_raw(k).is_some());
+            if exists(db) || other.is_some_and(exists) {
                 for f in flags {
                     f.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Parks a client on `keys` (of `db`): `retry` runs its command again
+    /// when one of them is ready; what it serves goes to the returned receiver.
+    pub fn add_waiter(
+        &mut self,
+        db: usize,
+        keys: Vec<Bytes>,
+        retry: Retry,
+    ) -> (u64, oneshot::Receiver<Served>) {
+        let id = self.next_waiter;
+        self.next_waiter += 1;
+        let (tx, rx) = oneshot::channel();
+        let keys: Vec<(usize, Bytes)> = keys.into_iter().map(|k| (db, k)).collect();
+        for k in &keys {
+            let q = self.blocking.entry(k.clone()).or_default();
+            if !q.contains(&id) {
+                q.push_back(id);
+            }
+        }
+        self.waiters.insert(
+            id,
+            Waiter {
+                keys,
+                retry,
+                done: tx,
+            },
+        );
+        (id, rx)
+    }
+
+    /// Removes a waiter (timeout, disconnect). False when it is gone
+    /// already: then it was served and its reply is on the way.
+    pub fn remove_waiter(&mut self, id: u64) -> bool {
+        match self.waiters.remove(&id) {
+            Some(w) => {
+                self.unlink_waiter(id, &w.keys);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn unlink_waiter(&mut self, id: u64, keys: &[(usize, Bytes)]) {
+        for k in keys {
+            if let Some(q) = self.blocking.get_mut(k) {
+                q.retain(|&x| x != id);
+                if q.is_empty() {
+                    self.blocking.remove(k);
+                }
+            }
+        }
+    }
+
+    /// Serves the clients blocked on keys that became ready, each key's
+    /// clients in the order they blocked, until a key has nothing left for
+    /// the next one (Redis's handleClientsBlockedOnKeys). Commands run here
+    /// may make more keys ready (BLMOVE's destination): those are served too.
+    pub fn serve_ready(&mut self, now: u64) {
+        if self.serving || self.ready.is_empty() {
+            return;
+        }
+        self.serving = true;
+        let mut i = 0;
+        // Each round serves or stops at one waiter; bounded by the waiters
+        // plus the keys made ready.
+        while i < self.ready.len() {
+            let k = self.ready[i].clone();
+            i += 1;
+            while let Some(id) = self.blocking.get(&k).and_then(|q| q.front().copied()) {
+                let Some(mut w) = self.waiters.remove(&id) else {
+                    self.unlink_waiter(id, std::slice::from_ref(&k));
+                    continue;
+                };
+                if w.done.is_canceled() {
+                    self.unlink_waiter(id, &w.keys);
+                    continue;
+                }
+                match (w.retry)(self, now) {
+                    None => {
+                        self.waiters.insert(id, w);
+                        break;
+                    }
+                    Some(served) => {
+                        self.unlink_waiter(id, &w.keys);
+                        let _ = w.done.send(served);
+                    }
+                }
+            }
+        }
+        self.ready.clear();
+        self.serving = false;
+    }
+
+    /// Handles the keys deleted by expiry since the last call: WATCHers are
+    /// invalidated and `expired` events raised (with `notify` flags).
+    pub fn drain_expired(&mut self, notify: u32) {
+        use crate::config::keyspace_events::{EXPIRED, KEYEVENT, KEYSPACE};
+        let events = notify & EXPIRED != 0 && notify & (KEYSPACE | KEYEVENT) != 0;
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expired_log.is_empty() {
+                continue;
+            }
+            let log = std::mem::take(&mut self.dbs[db].expired_log);
+            for k in log {
+                self.touch_watched(db, &k);
+                if events {
+                    self.events.push(KeyEvent {
+                        class: EXPIRED,
+                        event: "expired",
+                        db,
+                        key: Bytes::copy_from_slice(&k),
+                    });
                 }
             }
         }
@@ -213,6 +366,8 @@ pub struct Core {
     pub stats: RefCell<CoreStats>,
     /// Clients connected to this core (for CLIENT LIST / KILL).
     pub clients: RefCell<crate::server::client::Registry>,
+    /// Subscriptions of this core's clients.
+    pub pubsub: RefCell<crate::server::pubsub::Registry>,
 }
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
@@ -545,6 +700,7 @@ pub fn run(
                 unlock_waiters: RefCell::new(Vec::new()),
                 stats: RefCell::new(CoreStats::default()),
                 clients: RefCell::new(Default::default()),
+                pubsub: RefCell::new(Default::default()),
             });
             let main = main.clone();
             async move {

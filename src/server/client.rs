@@ -101,6 +101,28 @@ pub struct Client {
     pub monitor_rx: Option<futures::channel::mpsc::UnboundedReceiver<bytes::Bytes>>,
     /// The last command name as sent and its row (see `dispatch`).
     pub last_resolved: Option<(bytes::Bytes, crate::command::Resolved)>,
+    /// Commands queued since MULTI.
+    pub multi: Option<MultiState>,
+    /// Keys WATCHed by this client and the flag their cores set when one changes.
+    pub watch: Option<WatchState>,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subs: super::pubsub::ClientSubs,
+    /// Where published messages for this client arrive (once it subscribed).
+    pub sub_rx: Option<futures::channel::mpsc::UnboundedReceiver<super::pubsub::Msg>>,
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct MultiState {
+    pub queued: Vec<(crate::command::Resolved, Vec<bytes::Bytes>)>,
+    /// A command failed to queue: EXEC answers EXECABORT.
+    pub failed: bool,
+}
+
+/// WATCHed keys: (core, db, key), and the flag set by a change to any.
+pub struct WatchState {
+    pub flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub keys: Vec<(usize, usize, bytes::Bytes)>,
 }
 
 impl Client {
@@ -120,7 +142,15 @@ impl Client {
             close_after_reply: false,
             monitor_rx: None,
             last_resolved: None,
+            multi: None,
+            watch: None,
+            subs: Default::default(),
+            sub_rx: None,
         }
+    }
+
+    pub fn in_multi(&self) -> bool {
+        self.multi.is_some()
     }
 
     pub fn select(&mut self, db: usize) {

@@ -130,12 +130,32 @@ async fn connection_loop(
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut parser = RespParser::new();
     'conn: loop {
-        let n = match stream.read(&mut chunk).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
+        let got = match client.sub_rx.as_mut() {
+            None => Event::Read(stream.read(&mut chunk).await),
+            Some(rx) => {
+                use futures::future::{select, Either};
+                use futures::StreamExt;
+                let read = stream.read(&mut chunk);
+                futures::pin_mut!(read);
+                match select(read, rx.next()).await {
+                    Either::Left((r, _)) => Event::Read(r),
+                    Either::Right((Some(m), _)) => Event::Message(m),
+                    Either::Right((None, _)) => break,
+                }
+            }
+        };
+        let n = match got {
+            Event::Read(Ok(0)) => break,
+            Event::Read(Ok(n)) => n,
+            Event::Read(Err(e)) => {
                 tracing::debug!("read error: {}", e);
                 break;
+            }
+            Event::Message(m) => {
+                if !write_messages(&mut stream, &mut client, m, &mut out, &core).await {
+                    break;
+                }
+                continue;
             }
         };
         if info.killed.get() {
@@ -218,10 +238,48 @@ async fn connection_loop(
             inbuf.extend_from_slice(&rest);
         }
     }
+    client.unwatch();
+    client.unsubscribe_all();
     core.clients.borrow_mut().clients.remove(&info.id);
     node.connected_clients.fetch_sub(1, Ordering::Relaxed);
     let _ = stream.close().await;
     tracing::debug!("closed");
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Message(crate::server::pubsub::Msg),
+}
+
+/// Writes a published message and every other one already waiting.
+async fn write_messages(
+    stream: &mut TcpStream,
+    client: &mut Client,
+    first: crate::server::pubsub::Msg,
+    out: &mut Vec<u8>,
+    core: &Core,
+) -> bool {
+    let mut next = Some(first);
+    while let Some(m) = next.take() {
+        encode(&m.reply(), client.proto, out);
+        if let Some(s) = &client.subs.sink {
+            s.written(&m);
+        }
+        if out.len() < 64 * 1024 {
+            next = client.sub_rx.as_mut().and_then(|rx| rx.try_recv().ok());
+        }
+    }
+    if client.info.killed.get() {
+        return false;
+    }
+    {
+        let mut st = core.stats.borrow_mut();
+        st.net_output_bytes += out.len() as u64;
+        st.writes += 1;
+    }
+    let ok = stream.write_all(out).await.is_ok();
+    out.clear();
+    ok
 }
 
 /// A client in MONITOR mode: forwards every fed line until it disconnects.

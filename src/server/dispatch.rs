@@ -10,15 +10,16 @@ use crate::node::Node;
 use crate::protocol::{encode, Reply};
 use crate::runtime::clock::ticks;
 use crate::runtime::topology::SlotOwner;
-use crate::runtime::{now_ms, now_us, Core, Job, Shard};
+use crate::runtime::{now_ms, now_us, Core, Job, Served, Shard};
 use crate::server::client::Client;
 use bytes::Bytes;
 use futures::channel::oneshot;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A keyed command on its way to the core that runs it.
+#[derive(Clone)]
 pub struct Request {
     pub id: usize,
     pub spec: &'static CommandSpec,
@@ -95,6 +96,9 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
         }
     }
     record(shard, req.id, start, reply.is_error());
+    if !shard.ready.is_empty() {
+        shard.serve_ready(now);
+    }
     reply
 }
 
@@ -119,8 +123,7 @@ fn keys_with_dbs(req: &Request, databases: usize) -> Vec<DbKey> {
     let db = req.db as usize;
     let mut out: Vec<DbKey> = req
         .spec
-        .keys
-        .positions(req.argv.len())
+        .keys_of(&req.argv)
         .filter_map(|i| req.argv.get(i).map(|k| (db, k.clone())))
         .collect();
     if req.spec.name == "copy" {
@@ -144,8 +147,7 @@ fn keys_with_dbs(req: &Request, databases: usize) -> Vec<DbKey> {
 fn held_here(core: &Core, req: &Request) -> bool {
     core.with_topology(|t| {
         req.spec
-            .keys
-            .positions(req.argv.len())
+            .keys_of(&req.argv)
             .all(|i| t.core_of(key_hash_slot(&req.argv[i])) == core.id)
     })
 }
@@ -154,16 +156,20 @@ fn held_here(core: &Core, req: &Request) -> bool {
 fn exec_batch(core: &Rc<Core>, reqs: Vec<Request>) -> Vec<Outcome> {
     let now = now_ms();
     core.stats.borrow_mut().forwarded_in += reqs.len() as u64;
-    let mut shard = core.shard.borrow_mut();
-    reqs.into_iter()
-        .map(|r| {
-            if held_here(core, &r) {
-                Outcome::Done(exec_keyed(&mut shard, r, now, &core.node))
-            } else {
-                Outcome::Reroute(r)
-            }
-        })
-        .collect()
+    let out = {
+        let mut shard = core.shard.borrow_mut();
+        reqs.into_iter()
+            .map(|r| {
+                if held_here(core, &r) {
+                    Outcome::Done(exec_keyed(&mut shard, r, now, &core.node))
+                } else {
+                    Outcome::Reroute(r)
+                }
+            })
+            .collect()
+    };
+    super::pubsub::flush_events(core);
+    out
 }
 
 /// Replies of one `process` call, in request order. Replies are encoded
@@ -245,14 +251,18 @@ impl Client {
         }
     }
 
+    /// The cluster checks of `route` alone (MULTI queues with them).
+    pub(crate) fn check_route(&self, res: &Resolved, argv: &[Bytes]) -> Result<(), Reply> {
+        self.route(res, argv, None).map(|_| ())
+    }
+
     /// Runs a request whose core changed under it, with bounded retries.
-    async fn reroute(&mut self, mut req: Request) -> Reply {
+    pub(crate) async fn reroute(&mut self, mut req: Request) -> Reply {
         for _ in 0..1000 {
             let route = self.core.with_topology(|t| {
                 let mut cores: Vec<usize> = req
                     .spec
-                    .keys
-                    .positions(req.argv.len())
+                    .keys_of(&req.argv)
                     .map(|i| t.core_of(key_hash_slot(&req.argv[i])))
                     .collect();
                 cores.sort_unstable();
@@ -305,7 +315,7 @@ impl Client {
     ) -> Result<(Route, Option<u16>), Reply> {
         let keys = res.spec.keys;
         // The common case, one key: no iterator, no bookkeeping.
-        if keys.first > 0 && keys.first == keys.last {
+        if keys.first > 0 && keys.first == keys.last && res.spec.find_keys.is_none() {
             let Some(key) = argv.get(keys.first as usize) else {
                 return Ok((Route::Here, None));
             };
@@ -331,7 +341,7 @@ impl Client {
             let mut first: Option<u16> = None;
             let mut cores: [usize; 2] = [usize::MAX; 2];
             let mut many: Option<Vec<usize>> = None;
-            for i in keys.positions(argv.len()) {
+            for i in res.spec.keys_of(argv) {
                 let Some(key) = argv.get(i) else { continue };
                 let slot = key_hash_slot(key);
                 if t.cluster_enabled {
@@ -485,12 +495,54 @@ impl Client {
             let res = match self.resolve(&argv) {
                 Ok(res) => res,
                 Err(e) => {
+                    self.flag_multi();
                     self.emit(&mut r, e);
                     continue;
                 }
             };
             if !self.authenticated && !res.spec.has(flags::NO_AUTH) {
+                self.flag_multi();
                 self.emit(&mut r, Reply::err(errors::NOAUTH));
+                continue;
+            }
+            if self.multi.is_some() {
+                if res.spec.has(flags::NO_MULTI) {
+                    self.flag_multi();
+                    self.emit(&mut r, Reply::err(errors::NOT_IN_MULTI));
+                    continue;
+                }
+                let top = res.argpos == 1;
+                if !(top
+                    && matches!(
+                        res.spec.name,
+                        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+                    ))
+                {
+                    let reply = self.queue(res, argv);
+                    self.emit(&mut r, reply);
+                    continue;
+                }
+            }
+            if self.in_subscribed_mode()
+                && !(res.argpos == 1
+                    && matches!(
+                        res.spec.name,
+                        "subscribe"
+                            | "psubscribe"
+                            | "ssubscribe"
+                            | "unsubscribe"
+                            | "punsubscribe"
+                            | "sunsubscribe"
+                            | "ping"
+                            | "quit"
+                            | "reset"
+                    ))
+            {
+                let e = format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    TABLE.fullname(res.id)
+                );
+                self.emit(&mut r, Reply::err_owned(e));
                 continue;
             }
             self.info.last_cmd.set(res.id);
@@ -525,6 +577,13 @@ impl Client {
                         db: self.db as u16,
                         slot,
                     };
+                    if res.spec.has(flags::BLOCKING) && !self.in_multi() {
+                        self.flush(&mut r).await;
+                        let reply = self.exec_blocking(req, route).await;
+                        self.emit(&mut r, reply);
+                        now = now_ms();
+                        continue;
+                    }
                     match route {
                         Route::Here => {
                             let reply = {
@@ -573,6 +632,7 @@ impl Client {
             }
         }
         self.flush(&mut r).await;
+        super::pubsub::flush_events(&self.core);
     }
 
     fn reject(&self, id: usize) {
@@ -585,24 +645,53 @@ impl Client {
         st.cmd[id].rejected_calls += 1;
     }
 
-    /// Runs a command whose keys live on several cores: reserves those cores
-    /// in ascending order, copies the keys' entries here, runs the command on
-    /// that copy, writes the results back and releases the cores. Nobody sees
-    /// the keys in between, so the command is atomic like Redis's.
+    /// Runs a command whose keys live on several cores atomically (see
+    /// `exec_cores`); a blocking one that found nothing parks the client.
     pub async fn exec_multi(&mut self, req: Request, cores: Vec<usize>) -> Reply {
+        let id = req.id;
+        let start = ticks();
+        let r = self.exec_cores(vec![req], cores, None, true).await;
+        let reply = r.replies.and_then(|mut v| v.pop()).unwrap_or(Reply::Nil);
+        record(
+            &mut self.core.shard.borrow_mut(),
+            id,
+            start,
+            reply.is_error(),
+        );
+        reply
+    }
+
+    /// Runs requests (one command, or a transaction's commands in order)
+    /// whose keys live on several cores: reserves those cores in ascending
+    /// order, copies the keys' entries here, runs the commands on that copy,
+    /// writes the results back and releases the cores. Nobody sees the keys
+    /// in between, so the commands are atomic like Redis's.
+    /// With `watch`, nothing runs (replies `None`) if the flag is set once
+    /// every core is held: a WATCHed key changed. With `may_block`, a
+    /// blocking command that found nothing is parked on its keys' cores
+    /// (registered before they are released, so no push is missed).
+    pub async fn exec_cores(
+        &mut self,
+        reqs: Vec<Request>,
+        cores: Vec<usize>,
+        watch: Option<Arc<AtomicBool>>,
+        may_block: bool,
+    ) -> CoresResult {
         let mut keys_by_core: Vec<Vec<DbKey>> = vec![Vec::new(); self.core.ncores];
         let topo = self.core.topology();
         let databases = self.core.shard.borrow().dbs.len();
-        for (db, key) in keys_with_dbs(&req, databases) {
-            let c = topo.core_of(key_hash_slot(&key));
-            if let Some(v) = keys_by_core.get_mut(c) {
-                if !v.iter().any(|(d, k)| *d == db && *k == key) {
-                    v.push((db, key));
+        for req in &reqs {
+            for (db, key) in keys_with_dbs(req, databases) {
+                let c = topo.core_of(key_hash_slot(&key));
+                if let Some(v) = keys_by_core.get_mut(c) {
+                    if !v.iter().any(|(d, k)| *d == db && *k == key) {
+                        v.push((db, key));
+                    }
                 }
             }
         }
         let keys_by_core = Arc::new(keys_by_core);
-        let write = req.spec.has(flags::WRITE);
+        let write = reqs.iter().any(|r| r.spec.has(flags::WRITE));
         let node = self.core.node.clone();
         let kb = keys_by_core.clone();
         let gather = move |c: &Rc<Core>| -> Vec<(DbKey, Option<Held>)> {
@@ -622,9 +711,10 @@ impl Client {
                 .unwrap_or_default()
         };
         let cores_for_finish = cores.clone();
-        let id = req.id;
-        let start = ticks();
-        let (reply, scratch_stats) = self
+        let (parked_tx, mut parked_rx) = futures::channel::mpsc::unbounded();
+        let single = reqs.len() == 1;
+        let topo2 = topo.clone();
+        let (replies, scratch, block) = self
             .core
             .lock_and(&cores, gather, move |gathered| {
                 let now = now_ms();
@@ -636,26 +726,50 @@ impl Client {
                         }
                     }
                 }
-                let reply = exec_keyed(&mut scratch, req, now, &node);
+                if watch.is_some_and(|w| w.load(Ordering::Relaxed)) {
+                    let none: Vec<Option<Job>> = cores_for_finish.iter().map(|_| None).collect();
+                    return (none, (None, scratch, None));
+                }
+                scratch.no_block = !(may_block && single);
+                let replies: Vec<Reply> = reqs
+                    .into_iter()
+                    .map(|r| exec_keyed(&mut scratch, r, now, &node))
+                    .collect();
+                let block = scratch.block.take();
                 let mut finish: Vec<Option<Job>> = Vec::new();
                 for &c in &cores_for_finish {
-                    if !write {
+                    let park: Option<(usize, Vec<Bytes>)> = block.as_ref().and_then(|b| {
+                        let db = keys_by_core.get(c)?.first()?.0;
+                        let mine: Vec<Bytes> = b
+                            .keys
+                            .iter()
+                            .filter(|k| topo.core_of(key_hash_slot(k)) == c)
+                            .cloned()
+                            .collect();
+                        (!mine.is_empty()).then_some((db, mine))
+                    });
+                    if !write && park.is_none() {
                         finish.push(None);
                         continue;
                     }
-                    let writes: Vec<(DbKey, Option<Written>)> = keys_by_core
-                        .get(c)
-                        .map(|keys| {
-                            keys.iter()
-                                .filter_map(|(db, k)| {
-                                    let d = scratch.dbs.get_mut(*db)?;
-                                    let val = d.peek(k, now).map(|e| e.val.clone());
-                                    let v = val.map(|val| (val, d.expire_of(k)));
-                                    Some(((*db, k.clone()), v))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let writes: Vec<(DbKey, Option<Written>)> = if write {
+                        keys_by_core
+                            .get(c)
+                            .map(|keys| {
+                                keys.iter()
+                                    .filter_map(|(db, k)| {
+                                        let d = scratch.dbs.get_mut(*db)?;
+                                        let val = d.peek(k, now).map(|e| e.val.clone());
+                                        let v = val.map(|val| (val, d.expire_of(k)));
+                                        Some(((*db, k.clone()), v))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let parked_tx = parked_tx.clone();
                     finish.push(Some(Box::new(move |core: &Rc<Core>| {
                         let now = now_ms();
                         let mut shard = core.shard.borrow_mut();
@@ -668,19 +782,280 @@ impl Client {
                                     d.remove(&k, now);
                                 }
                                 Some((val, exp)) => {
+                                    let ready = matches!(val, Value::List(_) | Value::ZSet(_));
                                     d.set(&k, val, exp.map_or(Ttl::Clear, Ttl::At), now);
+                                    if ready {
+                                        shard.signal_ready(db, &k);
+                                    }
                                 }
                             }
+                            shard.touch_watched(db, &k);
                         }
+                        if let Some((db, keys)) = park {
+                            // The keys span cores: a ready key only wakes the
+                            // client, which runs the command again.
+                            let (id, rx) =
+                                shard.add_waiter(db, keys, Box::new(|_, _| Some(Served::Retry)));
+                            let _ = parked_tx.unbounded_send((core.id, id, rx));
+                        }
+                        shard.serve_ready(now);
                     })));
                 }
-                (finish, (reply, scratch.stats))
+                (finish, (Some(replies), scratch, block))
             })
             .await;
-        let mut shard = self.core.shard.borrow_mut();
-        shard.stats.keyspace_hits += scratch_stats.keyspace_hits;
-        shard.stats.keyspace_misses += scratch_stats.keyspace_misses;
-        record(&mut shard, id, start, reply.is_error());
-        reply
+        {
+            let mut shard = self.core.shard.borrow_mut();
+            shard.stats.keyspace_hits += scratch.stats.keyspace_hits;
+            shard.stats.keyspace_misses += scratch.stats.keyspace_misses;
+            shard.dirty += scratch.dirty;
+            shard.events.extend(scratch.events);
+        }
+        let mut waits = Vec::new();
+        if let Some(b) = &block {
+            let n = cores
+                .iter()
+                .filter(|&&c| b.keys.iter().any(|k| topo2.core_of(key_hash_slot(k)) == c))
+                .count();
+            use futures::StreamExt;
+            while waits.len() < n {
+                match parked_rx.next().await {
+                    Some(w) => waits.push(w),
+                    None => break,
+                }
+            }
+        }
+        CoresResult {
+            replies,
+            parked: block.map(|b| Parked {
+                waits,
+                timeout_ms: b.timeout_ms,
+                timeout_reply: b.timeout_reply,
+            }),
+        }
     }
+
+    /// Runs a blocking command (BLPOP ...): at once when one of its keys is
+    /// ready, else parks the client on its keys until one is, or until the
+    /// timeout, or until the client goes away. Pipelined commands after it
+    /// wait, as in Redis.
+    async fn exec_blocking(&mut self, mut req: Request, route: Route) -> Reply {
+        let id = req.id;
+        let start = ticks();
+        let mut route = Some(route);
+        let mut deadline: Option<Option<u64>> = None;
+        for _ in 0..100_000 {
+            let route_now = match route.take() {
+                Some(r) => r,
+                None => match self.route_again(&req) {
+                    Ok(r) => r,
+                    Err(e) => return e,
+                },
+            };
+            let started = match route_now {
+                Route::Here => match run_blocking(&self.core, req.clone()) {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                },
+                Route::Core(c) => {
+                    let r = req.clone();
+                    match self.core.run_on(c, move |core| run_blocking(core, r)).await {
+                        Some(Ok(s)) => s,
+                        Some(Err(_)) => {
+                            crate::runtime::sleep(std::time::Duration::from_millis(1)).await;
+                            continue;
+                        }
+                        None => return Reply::err("ERR shard unavailable"),
+                    }
+                }
+                Route::Cores(cores) => {
+                    let r = self.exec_cores(vec![req.clone()], cores, None, true).await;
+                    match r.parked {
+                        Some(p) => Started::Parked(p),
+                        None => {
+                            Started::Done(r.replies.and_then(|mut v| v.pop()).unwrap_or(Reply::Nil))
+                        }
+                    }
+                }
+            };
+            let parked = match started {
+                Started::Done(reply) => {
+                    let _ = (id, start);
+                    return reply;
+                }
+                Started::Parked(p) => p,
+            };
+            let until = *deadline.get_or_insert_with(|| {
+                (parked.timeout_ms > 0).then(|| now_ms().saturating_add(parked.timeout_ms))
+            });
+            match self.wait_parked(parked, until).await {
+                Waited::Served(reply) => return reply,
+                Waited::Retry => {
+                    req = req.clone();
+                    continue;
+                }
+                Waited::TimedOut(reply) => return reply,
+                Waited::Gone => {
+                    self.close_after_reply = true;
+                    return Reply::NilArray;
+                }
+            }
+        }
+        Reply::err("ERR blocking command retried too often")
+    }
+
+    /// The route of a request run again after a wake-up.
+    fn route_again(&self, req: &Request) -> Result<Route, Reply> {
+        let res = Resolved {
+            id: req.id,
+            spec: req.spec,
+            argpos: req.argpos,
+        };
+        self.route(&res, &req.argv, None).map(|(r, _)| r)
+    }
+
+    /// Waits for a parked command: served, woken (run it again), timed out,
+    /// or the client went away. Checks the socket and CLIENT KILL every
+    /// 100 ms, so a closed client does not take an element later.
+    async fn wait_parked(&mut self, parked: Parked, until: Option<u64>) -> Waited {
+        use futures::future::{select, select_all, Either};
+        let Parked {
+            waits,
+            timeout_reply,
+            ..
+        } = parked;
+        let ids: Vec<(usize, u64)> = waits.iter().map(|(c, id, _)| (*c, *id)).collect();
+        let mut rxs: Vec<_> = waits.into_iter().map(|(_, _, rx)| rx).collect();
+        if rxs.is_empty() {
+            return Waited::Retry;
+        }
+        loop {
+            let now = now_ms();
+            let tick = match until {
+                Some(u) if u <= now => 0,
+                Some(u) => (u - now).min(100),
+                None => 100,
+            };
+            let timer = crate::runtime::sleep(std::time::Duration::from_millis(tick));
+            futures::pin_mut!(timer);
+            let first = select_all(rxs.iter_mut());
+            match select(first, timer).await {
+                Either::Left(((res, _, _), _)) => {
+                    self.cancel_waiters(&ids).await;
+                    return match res {
+                        Ok(Served::Reply(r)) => Waited::Served(r),
+                        _ => Waited::Retry,
+                    };
+                }
+                Either::Right(_) => {}
+            }
+            let gone = self.info.killed.get() || peer_closed(self.info.fd);
+            let late = until.is_some_and(|u| now_ms() >= u);
+            if gone || late {
+                if self.cancel_waiters(&ids).await {
+                    return if gone {
+                        Waited::Gone
+                    } else {
+                        Waited::TimedOut(timeout_reply)
+                    };
+                }
+                // Served meanwhile: its reply is on its way.
+                for rx in rxs.iter_mut() {
+                    if let Ok(Served::Reply(r)) = rx.await {
+                        return Waited::Served(r);
+                    }
+                }
+                return Waited::Retry;
+            }
+        }
+    }
+
+    /// Removes the client's waiters; true when every one was still there
+    /// (none was served).
+    async fn cancel_waiters(&self, ids: &[(usize, u64)]) -> bool {
+        let mut all = true;
+        for &(c, id) in ids {
+            let removed = if c == self.core.id {
+                self.core.shard.borrow_mut().remove_waiter(id)
+            } else {
+                self.core
+                    .run_on(c, move |core| core.shard.borrow_mut().remove_waiter(id))
+                    .await
+                    .unwrap_or(true)
+            };
+            all &= removed;
+        }
+        all
+    }
+}
+
+/// What `exec_cores` did.
+pub struct CoresResult {
+    /// The replies in request order; `None` when a WATCHed key had changed.
+    pub replies: Option<Vec<Reply>>,
+    /// A blocking command found nothing and is parked.
+    pub parked: Option<Parked>,
+}
+
+/// A blocked command's waiters: (core, waiter id, where its result comes).
+pub struct Parked {
+    pub waits: Vec<(usize, u64, oneshot::Receiver<Served>)>,
+    pub timeout_ms: u64,
+    pub timeout_reply: Reply,
+}
+
+enum Started {
+    Done(Reply),
+    Parked(Parked),
+}
+
+enum Waited {
+    Served(Reply),
+    Retry,
+    TimedOut(Reply),
+    Gone,
+}
+
+/// Runs a blocking command on the core holding its keys; parks it there if
+/// it found nothing. `Err` when the keys moved to another core meanwhile.
+fn run_blocking(core: &Rc<Core>, req: Request) -> Result<Started, Request> {
+    if !held_here(core, &req) {
+        return Err(req);
+    }
+    let now = now_ms();
+    let node = core.node.clone();
+    let mut shard = core.shard.borrow_mut();
+    let reply = exec_keyed(&mut shard, req.clone(), now, &node);
+    let Some(b) = shard.block.take() else {
+        return Ok(Started::Done(reply));
+    };
+    let db = req.db as usize;
+    let retry = Box::new(move |shard: &mut Shard, now: u64| {
+        let reply = exec_keyed(shard, req.clone(), now, &node);
+        match shard.block.take() {
+            Some(_) => None,
+            None => Some(Served::Reply(reply)),
+        }
+    });
+    let (id, rx) = shard.add_waiter(db, b.keys, retry);
+    Ok(Started::Parked(Parked {
+        waits: vec![(core.id, id, rx)],
+        timeout_ms: b.timeout_ms,
+        timeout_reply: b.timeout_reply,
+    }))
+}
+
+/// Whether the peer closed the connection (a non-blocking peek reads EOF).
+fn peer_closed(fd: i32) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: recv into a live 1-byte buffer; MSG_PEEK leaves the data queued.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            b.as_mut_ptr() as *mut libc::c_void,
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
 }

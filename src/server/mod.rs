@@ -3,7 +3,9 @@
 pub mod client;
 pub mod conn;
 pub mod dispatch;
+pub mod pubsub;
 pub mod services;
+pub mod transaction;
 
 use crate::runtime::{self, Core, TcpListener};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -160,6 +162,8 @@ async fn expire_loop(core: Rc<Core>) {
                 }
             }
         }
+        drop(shard);
+        pubsub::flush_events(&core);
     }
 }
 
