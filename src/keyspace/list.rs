@@ -304,14 +304,16 @@ fn prev_start(buf: &[u8], end: usize) -> usize {
     p - v
 }
 
-/// Grows `buf` for `add` more bytes: by at least a quarter of its size, so
-/// pushes do not reallocate every time, without doubling the waste.
-fn reserve(buf: &mut Vec<u8>, add: usize) {
+/// Grows `buf` for `add` more bytes: by a quarter of its size, so pushes do
+/// not reallocate every time, but never past `limit` (the most a node may
+/// hold) unless the entry needs it, so a full node wastes little.
+fn reserve(buf: &mut Vec<u8>, add: usize, limit: usize) {
     if buf.capacity() - buf.len() >= add {
         return;
     }
     let len = buf.len();
-    let want = (len + add).max(len + len / 4).max(16);
+    let step = (len / 4).max(16);
+    let want = (len + add).max((len + step).min(limit));
     buf.reserve_exact(want - len);
 }
 
@@ -350,9 +352,10 @@ impl Node {
         }
     }
 
-    fn insert_at(&mut self, off: usize, e: &Enc) {
+    /// Inserts `e` at byte offset `off`; `limit` bounds the buffer's growth.
+    fn insert_at(&mut self, off: usize, e: &Enc, limit: usize) {
         let n = e.size();
-        reserve(&mut self.buf, n);
+        reserve(&mut self.buf, n, limit);
         if off == self.buf.len() {
             e.append_to(&mut self.buf);
         } else {
@@ -574,6 +577,17 @@ impl List {
         new_sz <= SIZE_SAFETY_LIMIT && (count as i64) <= self.fill as i64
     }
 
+    /// The most bytes a node's buffer holds under this fill.
+    fn node_limit(&self) -> usize {
+        let max = if self.fill < 0 {
+            let level = (-(self.fill as i64) - 1) as usize;
+            SIZE_LEVELS[level.min(SIZE_LEVELS.len() - 1)]
+        } else {
+            SIZE_SAFETY_LIMIT
+        };
+        max - NODE_OVERHEAD
+    }
+
     /// _quicklistNodeAllowInsert: may `node` take an element of `sz` bytes?
     fn allow_insert(&self, node: &Node, sz: usize) -> bool {
         if node.is_plain() || sz >= LARGE_ELEMENT {
@@ -618,10 +632,11 @@ impl List {
 
     pub fn push_front(&mut self, b: &[u8]) {
         let e = Enc::new(b);
+        let limit = self.node_limit();
         match self.nodes.front() {
             Some(n) if self.allow_insert(n, b.len()) => {
                 if let Some(n) = self.nodes.front_mut() {
-                    n.insert_at(0, &e);
+                    n.insert_at(0, &e, limit);
                 }
             }
             _ => self.add_node(0, Self::new_node(&e)),
@@ -631,11 +646,12 @@ impl List {
 
     pub fn push_back(&mut self, b: &[u8]) {
         let e = Enc::new(b);
+        let limit = self.node_limit();
         match self.nodes.back() {
             Some(n) if self.allow_insert(n, b.len()) => {
                 if let Some(n) = self.nodes.back_mut() {
                     let end = n.buf.len();
-                    n.insert_at(end, &e);
+                    n.insert_at(end, &e, limit);
                 }
             }
             _ => {
@@ -736,10 +752,11 @@ impl List {
 
     /// Inserts an entry before the `k`th entry of node `ni` (`k` < count).
     fn insert_in_node(&mut self, ni: usize, k: usize, e: &Enc, sz: usize) {
+        let limit = self.node_limit();
         if self.allow_insert(&self.nodes[ni], sz) {
             let node = &mut self.nodes[ni];
             let off = node.offset_of(k);
-            node.insert_at(off, e);
+            node.insert_at(off, e, limit);
             return;
         }
         if k == 0 {
@@ -747,7 +764,7 @@ impl List {
             if ni > 0 && self.allow_insert(&self.nodes[ni - 1], sz) {
                 let prev = &mut self.nodes[ni - 1];
                 let end = prev.buf.len();
-                prev.insert_at(end, e);
+                prev.insert_at(end, e, limit);
             } else {
                 self.add_node(ni, Self::new_node(e));
                 self.merge_around(ni);
@@ -760,9 +777,9 @@ impl List {
         if self.allow_insert(&self.nodes[ni], sz) {
             let left = &mut self.nodes[ni];
             let end = left.buf.len();
-            left.insert_at(end, e);
+            left.insert_at(end, e, limit);
         } else if self.allow_insert(&self.nodes[ni + 1], sz) {
-            self.nodes[ni + 1].insert_at(0, e);
+            self.nodes[ni + 1].insert_at(0, e, limit);
         } else {
             self.add_node(ni + 1, Self::new_node(e));
         }
@@ -789,7 +806,7 @@ impl List {
             return false;
         };
         let a = &mut self.nodes[i];
-        reserve(&mut a.buf, b.buf.len());
+        a.buf.reserve_exact(b.buf.len());
         a.buf.extend_from_slice(&b.buf);
         a.count += b.count;
         true
@@ -802,6 +819,7 @@ impl List {
         }
         let (ni, k) = self.locate(i);
         let e = Enc::new(b);
+        let limit = self.node_limit();
         let node = &self.nodes[ni];
         let from = node.offset_of(k);
         let to = decode_at(&node.buf, from).1;
@@ -818,7 +836,7 @@ impl List {
             } else {
                 node.buf.drain(from..to);
                 node.count -= 1;
-                node.insert_at(from, &e);
+                node.insert_at(from, &e, limit);
                 node.shrink();
             }
         } else {
@@ -832,7 +850,7 @@ impl List {
             } else if self.allow_insert(&self.nodes[ni], b.len()) {
                 let node = &mut self.nodes[ni];
                 let end = node.buf.len();
-                node.insert_at(end, &e);
+                node.insert_at(end, &e, limit);
             } else {
                 self.add_node(ni + 1, Self::new_node(&e));
             }
