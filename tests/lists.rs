@@ -723,6 +723,103 @@ fn long_list_against_model() {
     }
 }
 
+/// Random list commands on keys of both cores, replies compared with
+/// redis-server's, with small nodes so that splits and merges happen.
+#[test]
+fn random_commands_match_redis() {
+    let Some(redis) = Server::redis(&[]) else {
+        eprintln!("skipping: redis-server not installed");
+        return;
+    };
+    let ours = server();
+    let mut a = redis.conn();
+    let mut b = ours.conn();
+    for fill in ["3", "-1"] {
+        for c in [&mut a, &mut b] {
+            let _: () = query(c, &["FLUSHALL"]);
+            let _: () = query(c, &["CONFIG", "SET", "list-max-listpack-size", fill]);
+        }
+        let mut r = Rng(0xfeed_0000 + fill.len() as u64);
+        let keys = ["a", "b", "d", "c"];
+        let vals = [
+            "x",
+            "y",
+            "1",
+            "22",
+            "-7",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+            "",
+        ];
+        let end = |r: &mut Rng| if r.below(2) == 0 { "LEFT" } else { "RIGHT" };
+        for step in 0..5000 {
+            let k = keys[r.below(keys.len())];
+            let v = vals[r.below(vals.len())].to_string();
+            let n = (r.below(7) as i64 - 3).to_string();
+            let mut args: Vec<String> = match r.below(20) {
+                0..=3 => vec!["RPUSH".into(), k.into(), v.clone(), vals[r.below(7)].into()],
+                4..=6 => vec!["LPUSH".into(), k.into(), v.clone()],
+                7 => vec!["LPOP".into(), k.into()],
+                8 => vec!["RPOP".into(), k.into(), r.below(4).to_string()],
+                9 => vec![
+                    "LINSERT".into(),
+                    k.into(),
+                    "BEFORE".into(),
+                    v.clone(),
+                    "ins".into(),
+                ],
+                10 => vec!["LSET".into(), k.into(), n.clone(), v.clone()],
+                11 => vec!["LREM".into(), k.into(), n.clone(), v.clone()],
+                12 => vec![
+                    "LTRIM".into(),
+                    k.into(),
+                    r.below(2).to_string(),
+                    "-2".into(),
+                ],
+                13 => vec!["LRANGE".into(), k.into(), n.clone(), "-1".into()],
+                14 => vec!["LINDEX".into(), k.into(), n.clone()],
+                15 => {
+                    let rank = if n == "0" { "1".to_string() } else { n.clone() };
+                    let count = r.below(3).to_string();
+                    vec![
+                        "LPOS".into(),
+                        k.into(),
+                        v.clone(),
+                        "RANK".into(),
+                        rank,
+                        "COUNT".into(),
+                        count,
+                    ]
+                }
+                16 => vec![
+                    "LMOVE".into(),
+                    k.into(),
+                    keys[r.below(4)].into(),
+                    end(&mut r).into(),
+                    end(&mut r).into(),
+                ],
+                17 => vec!["RPOPLPUSH".into(), k.into(), keys[r.below(4)].into()],
+                _ => vec!["LLEN".into(), k.into()],
+            };
+            if step % 500 == 499 {
+                args = vec!["LRANGE".into(), k.into(), "0".into(), "-1".into()];
+            }
+            let run = |c: &mut redis::Connection| {
+                let mut q = redis::cmd(&args[0]);
+                for x in &args[1..] {
+                    q.arg(x);
+                }
+                q.query::<redis::Value>(c).map_err(|e| e.to_string())
+            };
+            let (ra, rb) = (run(&mut a), run(&mut b));
+            assert_eq!(ra, rb, "fill {fill} step {step}: {args:?}");
+        }
+        for k in keys {
+            let (x, y) = (lrange(&mut a, k, 0, -1), lrange(&mut b, k, 0, -1));
+            assert_eq!(x, y, "{k}");
+        }
+    }
+}
+
 #[test]
 fn lmove_across_cores_against_model() {
     let s = server();
