@@ -510,10 +510,9 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
 pub fn parse_timeout(b: &[u8]) -> Result<u64, Reply> {
     let secs = parse_f64(b).ok_or_else(|| Reply::err(errors::TIMEOUT_NOT_FLOAT))?;
     let ms = (secs * 1000.0).ceil();
-    if ms > (i64::MAX / 2) as f64 {
-        return Err(Reply::err(errors::TIMEOUT_RANGE));
-    }
-    if ms < 0.0 {
+    // Redis 7.0 casts to long long with no range check: out of range (inf,
+    // 1e100) comes out as LLONG_MIN on x86, so "negative" too.
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(Reply::err(errors::TIMEOUT_NEG));
     }
     Ok(ms as u64)
