@@ -723,6 +723,14 @@ fn acl_categories(spec: &CommandSpec) -> Reply {
         "string" => v.push("@string"),
         "generic" => v.push("@keyspace"),
         "connection" => v.push("@connection"),
+        "list" => v.push("@list"),
+        "hash" => v.push("@hash"),
+        "set" => v.push("@set"),
+        "sorted-set" => v.push("@sortedset"),
+        "bitmap" => v.push("@bitmap"),
+        "hyperloglog" => v.push("@hyperloglog"),
+        "pubsub" => v.push("@pubsub"),
+        "transactions" => v.push("@transaction"),
         "server" => {}
         "cluster" => {}
         _ => {}
@@ -741,6 +749,9 @@ fn acl_categories(spec: &CommandSpec) -> Reply {
         v.push("@fast");
     } else {
         v.push("@slow");
+    }
+    if spec.has(BLOCKING) {
+        v.push("@blocking");
     }
     // Redis lists categories in the order of its category table.
     const ORDER: &[&str] = &[

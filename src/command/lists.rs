@@ -187,7 +187,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         lmpop,
         "7.0.0",
         "Pop elements from a list",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "blpop",
         -3,
@@ -232,7 +233,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         blmpop,
         "7.0.0",
         "Pop elements from a list, or block until one is available",
-    ),
+    )
+    .movable(super::keys_numkeys_at_2),
 ];
 
 // ---- helpers ----------------------------------------------------------------
