@@ -184,6 +184,21 @@ struct Replies<'o> {
 
 impl Client {
     fn emit(&mut self, r: &mut Replies<'_>, reply: Reply) {
+        // Messages published to this client while its command ran go first,
+        // as Redis writes them into the output buffer during the command.
+        if let Some(rx) = self.sub_rx.as_mut() {
+            while let Ok(m) = rx.try_recv() {
+                if let Some(s) = &self.subs.sink {
+                    s.written(&m);
+                }
+                let push = m.reply();
+                if r.slots.is_empty() {
+                    encode(&push, self.proto, r.out);
+                } else {
+                    r.slots.push(Some(push));
+                }
+            }
+        }
         if reply.is_error() {
             self.count_error(&reply);
         }
