@@ -157,13 +157,14 @@ fn subscribed_mode_matches_redis() {
     let mut replies = Vec::new();
     for port in [redis.port, ours.port] {
         let mut c = Raw::connect(port);
-        let mut out = Vec::new();
-        out.push(c.call(&[b"SUBSCRIBE", b"x"]));
-        out.push(c.call(&[b"GET", b"a"]));
-        out.push(c.call(&[b"PING"]));
-        out.push(c.call(&[b"PING", b"hi"]));
-        out.push(c.call(&[b"RESET"]));
-        out.push(c.call(&[b"GET", b"a"]));
+        let mut out = vec![
+            c.call(&[b"SUBSCRIBE", b"x"]),
+            c.call(&[b"GET", b"a"]),
+            c.call(&[b"PING"]),
+            c.call(&[b"PING", b"hi"]),
+            c.call(&[b"RESET"]),
+            c.call(&[b"GET", b"a"]),
+        ];
         let mut c3 = Raw::connect(port);
         out.push(
             c3.call(&[b"HELLO", b"3"])
