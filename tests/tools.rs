@@ -333,3 +333,63 @@ fn redis_benchmark_runs_clean() {
         .unwrap();
     assert_eq!(n, 40000, "every INCR counted");
 }
+
+/// redis-benchmark's whole default test list (every data type it knows)
+/// runs without an error, standalone (both cores) and against a one-node
+/// cluster with `--cluster`.
+#[test]
+fn redis_benchmark_default_tests_run_clean() {
+    if !has("redis-benchmark") {
+        return;
+    }
+    let want = [
+        "PING_INLINE",
+        "SET",
+        "GET",
+        "INCR",
+        "LPUSH",
+        "RPUSH",
+        "LPOP",
+        "RPOP",
+        "SADD",
+        "HSET",
+        "SPOP",
+        "ZADD",
+        "ZPOPMIN",
+        "LRANGE_100 (first 100 elements)",
+        "LRANGE_600 (first 600 elements)",
+        "MSET (10 keys)",
+    ];
+    for cluster in [false, true] {
+        let s = if cluster {
+            let s = Server::start(&["--threads", "2", "--cluster-enabled", "yes"]);
+            let mut c = s.conn();
+            let _: () = query(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+            assert!(wait_cluster_state(&mut c, "ok", Duration::from_secs(10)));
+            s
+        } else {
+            Server::start(&["--threads", "2"])
+        };
+        let port = s.port.to_string();
+        let mut args = vec!["-h", "127.0.0.1", "-p", &port, "-q", "-n", "3000", "-c", "10"];
+        if cluster {
+            args.push("--cluster");
+        }
+        let r = run_bounded(
+            Command::new(which("redis-benchmark").expect("bench")).args(&args),
+            b"",
+            Duration::from_secs(120),
+        );
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(r.ok(), "cluster={cluster}: {:?}\n{all}", r.status);
+        assert!(
+            !all.contains("ERR") && !all.to_lowercase().contains("error"),
+            "cluster={cluster}: {all}"
+        );
+        let names: Vec<String> = rps(&r.stdout).into_iter().map(|(n, _)| n).collect();
+        for w in want {
+            assert!(names.iter().any(|n| n == w), "cluster={cluster}: {w} missing\n{all}");
+        }
+        println!("cluster={cluster}: {}", names.join(", "));
+    }
+}
