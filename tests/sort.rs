@@ -440,3 +440,66 @@ fn sort_engine_matches_redis() {
         }
     }
 }
+
+/// Cluster mode: Redis refuses BY patterns and GET there, and SORT's keys
+/// (the sort key, and for SORT the STORE destination) go through the slot
+/// checks first.
+#[test]
+fn sort_in_cluster_mode_matches_redis() {
+    let Some(redis) = Server::redis(&["--cluster-enabled", "yes"]) else {
+        eprintln!("skipping: redis-server not installed");
+        return;
+    };
+    let ours = Server::start(&["--cluster-enabled", "yes", "--threads", "2"]);
+    let script: &[&[&str]] = &[
+        &["SORT", "x"],
+        &["SORT", "x", "BY", "w_*"],
+        &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"],
+    ];
+    let after: &[&[&str]] = &[
+        &["SORT", "nokey", "BY", "w_*"],
+        &["SORT", "nokey", "BY", "nosort"],
+        &["SORT", "nokey", "BY", "const", "LIMIT", "0", "1"],
+        &["SORT", "nokey", "GET", "#"],
+        &["SORT", "nokey", "BY", "nosort", "GET", "w_*"],
+        &["SORT_RO", "nokey", "GET", "#"],
+        &["SORT", "{a}x", "STORE", "{a}y"],
+        &["SORT", "a", "STORE", "b"],
+        &["SORT", "a", "STORE", "b", "BY", "w_*"],
+        &["SORT", "a", "LIMIT", "0", "1", "STORE", "a"],
+        &["SORT", "a", "GET", "x", "STORE", "b"],
+        &["SORT_RO", "a", "STORE", "b"],
+        &["SORT", "a", "FOO"],
+        &["SET", "{a}s", "x"],
+        &["SORT", "{a}s"],
+        &["SORT", "{a}s", "STORE", "{a}d"],
+    ];
+    let mut rr = redis.raw();
+    let mut sr = ours.raw();
+    let mut run = |cmds: &[&[&str]]| {
+        for c in cmds {
+            let a: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+            let x = rr.call(&a);
+            let y = sr.call(&a);
+            assert_eq!(
+                String::from_utf8_lossy(&x),
+                String::from_utf8_lossy(&y),
+                "{c:?}"
+            );
+        }
+    };
+    run(script);
+    let mut c = redis.conn();
+    assert!(common::wait_cluster_state(
+        &mut c,
+        "ok",
+        std::time::Duration::from_secs(15)
+    ));
+    let mut c = ours.conn();
+    assert!(common::wait_cluster_state(
+        &mut c,
+        "ok",
+        std::time::Duration::from_secs(15)
+    ));
+    run(after);
+}
