@@ -69,6 +69,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    /// Keys are found by parsing the arguments (SORT's STORE ...): only
+    /// shown by COMMAND INFO, routing uses the key positions.
+    pub const MOVABLE_KEYS: u32 = 1 << 19;
 
     /// The names COMMAND INFO prints, in Redis's order (addReplyCommandFlags).
     /// Redis hides may_replicate and sentinel on purpose, so they are absent.
@@ -89,6 +92,7 @@ pub mod flags {
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
+        (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }

@@ -10,6 +10,7 @@ pub mod cbytes;
 pub mod digest;
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod value;

@@ -53,8 +53,9 @@ pub enum Outcome {
 }
 
 /// Redis's checks for a slot in cluster mode: served at all, cluster up,
-/// served here (else -MOVED).
-fn cluster_check(t: &crate::runtime::Topology, slot: u16) -> Result<(), Reply> {
+/// served here (else -MOVED). Public for connection commands that route
+/// their keys themselves (SORT).
+pub fn cluster_check(t: &crate::runtime::Topology, slot: u16) -> Result<(), Reply> {
     match t.slot_owner.get(slot as usize) {
         None | Some(SlotOwner::Unassigned) => Err(Reply::err(errors::CLUSTERDOWN_UNBOUND)),
         Some(_) if !t.cluster_ok => Err(Reply::err(errors::CLUSTERDOWN)),
