@@ -110,6 +110,7 @@ pub struct Tunables {
     pub zset_value: AtomicUsize,
     pub list_size: AtomicI64,
     pub list_compress_depth: AtomicUsize,
+    pub hll_sparse_max: AtomicU64,
 }
 
 impl Tunables {
@@ -139,5 +140,6 @@ impl Tunables {
         self.list_size.store(cfg.list_max_listpack_size() as i64, r);
         self.list_compress_depth
             .store(cfg.list_compress_depth() as usize, r);
+        self.hll_sparse_max.store(cfg.hll_sparse_max_bytes(), r);
     }
 }

@@ -371,7 +371,17 @@ fn redis_benchmark_default_tests_run_clean() {
             Server::start(&["--threads", "2"])
         };
         let port = s.port.to_string();
-        let mut args = vec!["-h", "127.0.0.1", "-p", &port, "-q", "-n", "3000", "-c", "10"];
+        let mut args = vec![
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-q",
+            "-n",
+            "3000",
+            "-c",
+            "10",
+        ];
         if cluster {
             args.push("--cluster");
         }
@@ -388,7 +398,10 @@ fn redis_benchmark_default_tests_run_clean() {
         );
         let names: Vec<String> = rps(&r.stdout).into_iter().map(|(n, _)| n).collect();
         for w in want {
-            assert!(names.iter().any(|n| n == w), "cluster={cluster}: {w} missing\n{all}");
+            assert!(
+                names.iter().any(|n| n == w),
+                "cluster={cluster}: {w} missing\n{all}"
+            );
         }
         println!("cluster={cluster}: {}", names.join(", "));
     }

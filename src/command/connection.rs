@@ -706,15 +706,20 @@ fn client_help(_c: &mut Client, _a: Args) -> Fut<'_> {
 // ---- COMMAND --------------------------------------------------------------
 
 fn flag_set(spec: &CommandSpec) -> Reply {
-    let mut v: Vec<Reply> = flags::NAMES
-        .iter()
-        .filter(|(f, _)| spec.flags & f != 0)
-        .map(|(_, n)| Reply::simple(n))
-        .collect();
-    if spec.find_keys.is_some() {
-        v.push(Reply::simple("movablekeys"));
-    }
-    Reply::Set(v)
+    // A command with its own key finder has movable keys.
+    let mine = spec.flags
+        | if spec.find_keys.is_some() {
+            flags::MOVABLE_KEYS
+        } else {
+            0
+        };
+    Reply::Set(
+        flags::NAMES
+            .iter()
+            .filter(|(f, _)| mine & f != 0)
+            .map(|(_, n)| Reply::simple(n))
+            .collect(),
+    )
 }
 
 fn acl_categories(spec: &CommandSpec) -> Reply {

@@ -72,13 +72,12 @@ pub const COMMANDS: &[CommandSpec] = &[
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const INVALID_HLL: &str = "INVALIDOBJ Corrupted HLL object detected";
 
-/// hll-sparse-max-bytes, read from the config when a sparse HLL grows.
+/// hll-sparse-max-bytes (a node tunable: no config lock per command).
 fn sparse_max_bytes(ctx: &Ctx) -> u64 {
     ctx.node
-        .config
-        .read()
-        .map(|c| c.hll_sparse_max_bytes())
-        .unwrap_or(3000)
+        .tun
+        .hll_sparse_max
+        .load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A read lookup (lookupKeyRead: keyspace hit/miss) that gives the entry,

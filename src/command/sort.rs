@@ -104,8 +104,8 @@ fn elements_of(v: &Value) -> Option<(SortKind, Vec<Bytes>)> {
 
 /// ADAPTER: a list's elements, head to tail (expected: `l.iter()` yielding
 /// element bytes).
-fn list_elements(_l: &List) -> Vec<Bytes> {
-    Vec::new()
+fn list_elements(l: &List) -> Vec<Bytes> {
+    l.iter().map(|e| Bytes::from(e.to_vec())).collect()
 }
 
 /// ADAPTER: a set's members in its iteration order (expected: `s.iter()`).
@@ -127,8 +127,8 @@ fn hash_field(_h: &Hash, _field: &[u8]) -> Option<Bytes> {
 /// ADAPTER: a list holding `items` in order, encoded as the list type
 /// decides for these limits (expected: `List::from_iter(items, limits)` or
 /// pushes at the tail).
-fn list_from(_items: Vec<Bytes>, _limits: &crate::keyspace::EncLimits) -> List {
-    List::default()
+fn list_from(items: Vec<Bytes>, limits: &crate::keyspace::EncLimits) -> List {
+    List::from_elems(limits.list_size, items)
 }
 
 // ---------- options ----------

@@ -5,7 +5,7 @@
 
 use crate::cluster::slot::key_hash_slot;
 use crate::command::{errors, flags, Args, CommandSpec, Ctx, Handler, Resolved, TABLE};
-use crate::keyspace::{Entry, Ttl, Value};
+use crate::keyspace::{Entry, StrEnc, Ttl, Value};
 use crate::node::Node;
 use crate::protocol::{encode, Reply};
 use crate::runtime::clock::ticks;
@@ -34,8 +34,8 @@ pub struct Request {
 type DbKey = (usize, Bytes);
 /// A key's entry and expiry as gathered from its core.
 type Held = (Entry, Option<u64>);
-/// A key's final value and expiry, written back to its core.
-type Written = (Value, Option<u64>);
+/// A key's final value, expiry and string encoding, written back to its core.
+type Written = (Value, Option<u64>, StrEnc);
 
 enum Route {
     Here,
@@ -738,7 +738,7 @@ impl Client {
                 for per_core in gathered {
                     for ((db, k), e) in per_core {
                         if let (Some((e, exp)), Some(d)) = (e, scratch.dbs.get_mut(db)) {
-                            d.set(&k, e.val, exp.map_or(Ttl::Clear, Ttl::At), now);
+                            d.set_enc(&k, e.val, exp.map_or(Ttl::Clear, Ttl::At), now, e.enc);
                         }
                     }
                 }
@@ -775,8 +775,8 @@ impl Client {
                                 keys.iter()
                                     .filter_map(|(db, k)| {
                                         let d = scratch.dbs.get_mut(*db)?;
-                                        let val = d.peek(k, now).map(|e| e.val.clone());
-                                        let v = val.map(|val| (val, d.expire_of(k)));
+                                        let val = d.peek(k, now).map(|e| (e.val.clone(), e.enc));
+                                        let v = val.map(|(val, enc)| (val, d.expire_of(k), enc));
                                         Some(((*db, k.clone()), v))
                                     })
                                     .collect()
@@ -797,9 +797,9 @@ impl Client {
                                 None => {
                                     d.remove(&k, now);
                                 }
-                                Some((val, exp)) => {
+                                Some((val, exp, enc)) => {
                                     let ready = matches!(val, Value::List(_) | Value::ZSet(_));
-                                    d.set(&k, val, exp.map_or(Ttl::Clear, Ttl::At), now);
+                                    d.set_enc(&k, val, exp.map_or(Ttl::Clear, Ttl::At), now, enc);
                                     if ready {
                                         shard.signal_ready(db, &k);
                                     }
