@@ -12,6 +12,7 @@
 //! NilArray    *-1\r\n        | _\r\n
 //! Array       *n\r\n items
 //! Map         *2n\r\n k v..  | %n\r\n k v ...
+//! Pairs       *2n\r\n a b..  | *n\r\n *2\r\n a b ...
 //! Set         *n\r\n items   | ~n\r\n items
 //! Double      $len\r\ntext\r\n | ,text\r\n  (text from format_double)
 //! Bool        :1 / :0        | #t / #f
@@ -66,6 +67,20 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
             for (k, v) in pairs {
                 encode(k, proto, out);
                 encode(v, proto, out);
+            }
+        }
+        Reply::Pairs(pairs) => {
+            if resp3 {
+                push_header(b'*', pairs.len(), out);
+            } else {
+                push_header(b'*', pairs.len().saturating_mul(2), out);
+            }
+            for (a, b) in pairs {
+                if resp3 {
+                    out.extend_from_slice(b"*2\r\n");
+                }
+                encode(a, proto, out);
+                encode(b, proto, out);
             }
         }
         Reply::Set(items) => {
@@ -460,6 +475,15 @@ mod tests {
             b"%2\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\nn\r\n,2.5\r\n",
         );
         check(Reply::Map(vec![]), b"*0\r\n", b"%0\r\n");
+        check(
+            Reply::Pairs(vec![
+                (bulk("a"), Reply::Double(1.5)),
+                (bulk("b"), Reply::Double(2.0)),
+            ]),
+            b"*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            b"*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,2\r\n",
+        );
+        check(Reply::Pairs(vec![]), b"*0\r\n", b"*0\r\n");
         check(
             Reply::Set(vec![bulk("x"), bulk("y")]),
             b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n",

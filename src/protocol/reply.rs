@@ -28,6 +28,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// RESP3 `%`; RESP2 a flat array of key, value, key, value...
     Map(Vec<(Reply, Reply)>),
+    /// RESP3 an array of two-element arrays; RESP2 a flat array of a, b, a, b...
+    /// (ZRANGE WITHSCORES, ZPOPMIN with a count, HRANDFIELD WITHVALUES ...).
+    Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `~`; RESP2 an array.
     Set(Vec<Reply>),
     /// RESP3 `,`; RESP2 a bulk string formatted like Redis (`%.17g`, `inf`, `-inf`).
