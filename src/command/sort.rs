@@ -115,8 +115,8 @@ fn set_members(_s: &Set) -> Vec<Bytes> {
 
 /// ADAPTER: a sorted set's members by ascending rank (expected: `z.iter()`
 /// yielding (member, score) in rank order).
-fn zset_members(_z: &ZSet) -> Vec<Bytes> {
-    Vec::new()
+fn zset_members(z: &ZSet) -> Vec<Bytes> {
+    z.iter().map(|(m, _)| Bytes::copy_from_slice(m)).collect()
 }
 
 /// ADAPTER: a hash field's value (expected: `h.get(field)`).

@@ -240,7 +240,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zmpop,
         "7.0.0",
         "Remove and return members with scores in a sorted set",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "bzpopmin",
         -3,
@@ -267,7 +268,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         bzmpop,
         "7.0.0",
         "Remove and return members with scores in a sorted set or block until one is available",
-    ),
+    )
+    .movable(super::keys_numkeys_at_2),
     k(
         "zrandmember",
         -2,
@@ -285,7 +287,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zunion,
         "6.2.0",
         "Add multiple sorted sets",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "zinter",
         -3,
@@ -294,7 +297,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zinter,
         "6.2.0",
         "Intersect multiple sorted sets",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "zdiff",
         -3,
@@ -303,7 +307,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zdiff,
         "6.2.0",
         "Subtract multiple sorted sets",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "zunionstore",
         -4,
@@ -312,7 +317,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zunionstore,
         "2.0.0",
         "Add multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    )
+    .movable(super::keys_dest_numkeys_at_2),
     k(
         "zinterstore",
         -4,
@@ -321,7 +327,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zinterstore,
         "2.0.0",
         "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    )
+    .movable(super::keys_dest_numkeys_at_2),
     k(
         "zdiffstore",
         -4,
@@ -330,7 +337,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zdiffstore,
         "6.2.0",
         "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    )
+    .movable(super::keys_dest_numkeys_at_2),
     k(
         "zintercard",
         -3,
@@ -339,7 +347,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         zintercard,
         "7.0.0",
         "Intersect multiple sorted sets and return the cardinality of the result",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "zscan",
         -3,
