@@ -389,7 +389,7 @@ fn purge_malloc_stats_and_doctor() {
         "{doctor}"
     );
     // Tens of MB of data: the detector has something to look at.
-    let _: () = query(&mut c, &["DEBUG", "POPULATE", "100000", "k", "100"]);
+    let _: () = query(&mut c, &["DEBUG", "POPULATE", "150000", "k", "100"]);
     let doctor: String = query(&mut c, &["MEMORY", "DOCTOR"]);
     assert!(
         doctor.starts_with("Hi Sam, I can't find any memory issue")
@@ -398,7 +398,7 @@ fn purge_malloc_stats_and_doctor() {
     );
     // Deleting most of it leaves a peak well above used memory.
     let _: () = query(&mut c, &["FLUSHALL"]);
-    let _: () = query(&mut c, &["DEBUG", "POPULATE", "30000", "k", "100"]);
+    let _: () = query(&mut c, &["DEBUG", "POPULATE", "50000", "k", "100"]);
     let doctor: String = query(&mut c, &["MEMORY", "DOCTOR"]);
     assert!(doctor.contains(" * Peak memory:"), "{doctor}");
     assert!(doctor.ends_with("I'm here to keep you safe, Sam. I want to help you.\n"));
