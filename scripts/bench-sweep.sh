@@ -13,10 +13,12 @@
 #   redis-benchmark -h 127.0.0.1 -p <port> -t <tests> -c 50 -n N -r 100000 -P P --csv
 #
 # against one server and then the other, swapping which goes first each round.
-# It prints the median requests/s per (test, P) of each server and the ratio
-# shardis/redis, and writes the same as CSV with --out. Benchmarks are not
-# tests: quote the medians and ratios together with the command line printed
-# at the top.
+# It prints the median requests/s and the median p50 and p99 latencies (ms,
+# from redis-benchmark's CSV columns) per (test, P) of each server and the
+# ratio shardis/redis, after a header naming the machine (CPUs, kernel,
+# transparent huge pages, CPU frequency governor). Benchmarks are not tests:
+# quote the medians and ratios together with the command line printed at the
+# top.
 #
 # Options:
 #   --threads N          shardis --threads (default: number of server cpus)
@@ -30,7 +32,10 @@
 #   -c N                 redis-benchmark clients (default 50)
 #   --rounds R           rounds (default 3)
 #   --pipelines "LIST"   pipeline depths (default "1 16 64")
-#   --tests LIST         redis-benchmark -t list (default set,get,incr,mset)
+#   --tests LIST         redis-benchmark -t list (default set,get,incr,mset);
+#                        any of redis-benchmark's tests (ping_inline, set,
+#                        get, incr, lpush, rpush, lpop, rpop, sadd, hset,
+#                        spop, zadd, zpopmin, lrange_100, mset, ...)
 #   --cluster            start both servers with --cluster-enabled yes and
 #                        give each all slots (CLUSTER ADDSLOTSRANGE 0 16383);
 #                        benchmark the node directly (see the note printed)
@@ -40,8 +45,16 @@
 #   --memory-n N         requests of the --memory fill (default 3000000)
 #   --memory-r N         -r (key space) of the --memory fill (default 1000000)
 #   --shardis-args STR   extra arguments for shardis (word-split)
-#   --out FILE.csv       also write the table as CSV (with --memory, the
-#                        memory figures go to FILE-memory.csv)
+#   --csv FILE.csv       also write the table as CSV: test,pipeline,
+#                        shardis_rps,redis_rps,shardis_over_redis,
+#                        shardis_p50_ms,redis_p50_ms,shardis_p99_ms,
+#                        redis_p99_ms (with --memory, the memory figures go
+#                        to FILE-memory.csv); --out is the same option
+#   --markdown FILE.md   also write the report in Markdown: machine, command
+#                        lines, the table (and the memory table)
+#   --plot FILE.png      also draw, per test, requests/s and p50/p99 latency
+#                        against the pipeline depth for each server (needs
+#                        gnuplot: Debian's gnuplot-nox)
 #   -h, --help           this text
 #
 # Environment: SHARDIS_BIN, REDIS_SERVER (default: redis-server on PATH).
@@ -71,6 +84,8 @@ memory_n=3000000
 memory_r=1000000
 shardis_args=""
 out=""
+markdown=""
+plot=""
 
 need_arg() { [[ $# -ge 2 && -n $2 ]] || die "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -89,7 +104,9 @@ while [[ $# -gt 0 ]]; do
     --memory-n) need_arg "$@"; memory_n="$2"; shift 2 ;;
     --memory-r) need_arg "$@"; memory_r="$2"; shift 2 ;;
     --shardis-args) need_arg "$@"; shardis_args="$2"; shift 2 ;;
-    --out) need_arg "$@"; out="$2"; shift 2 ;;
+    --out | --csv) need_arg "$@"; out="$2"; shift 2 ;;
+    --markdown) need_arg "$@"; markdown="$2"; shift 2 ;;
+    --plot) need_arg "$@"; plot="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
     esac
@@ -105,6 +122,9 @@ for p in $pipelines; do
 done
 [[ -n ${pipelines// /} ]] || die "--pipelines is empty"
 case "$threads_flag" in auto | yes | no) ;; *) die "--threads-flag takes auto, yes or no" ;; esac
+for f in "$out" "$markdown" "$plot"; do
+    if [[ -n $f ]]; then mkdir -p "$(dirname "$f")"; fi
+done
 
 # Number of cpus in a taskset list such as "1", "0-3" or "1,3,5-6".
 count_cpus() {
@@ -134,6 +154,21 @@ for tool in redis-cli redis-benchmark taskset; do
     command -v "$tool" >/dev/null 2>&1 ||
         die "$tool not found (apt-get install redis-tools redis-server util-linux)"
 done
+if [[ -n $plot ]]; then
+    command -v gnuplot >/dev/null 2>&1 || die "--plot needs gnuplot (apt-get install gnuplot-nox)"
+fi
+
+# The machine, for the report header: one "name: value" per line.
+machine_info() {
+    local model governor thp
+    model="$(awk -F': ' '$1 ~ /^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
+    thp="$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)"
+    governor="$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null || true)"
+    echo "cpus: $(nproc 2>/dev/null || echo '?') online (${model:-unknown model}), affinity $(taskset -pc $$ 2>/dev/null | sed 's/.*: //' || echo '?')"
+    echo "kernel: $(uname -srm)"
+    echo "transparent hugepages: ${thp:-n/a}"
+    echo "cpu governor: ${governor:-n/a (no cpufreq)}"
+}
 REDIS_SERVER="${REDIS_SERVER:-$(command -v redis-server || true)}"
 [[ -n $REDIS_SERVER && -x $REDIS_SERVER ]] ||
     die "redis-server not found (apt-get install redis-server)"
@@ -306,7 +341,7 @@ fi
 mset_cmd=(MSET)
 for _ in $(seq 10); do mset_cmd+=('key:{m}:__rand_int__' xxx); done
 
-RAW="$WORK/raw.csv" # server,test,pipeline,round,rps
+RAW="$WORK/raw.csv" # server,test,pipeline,round,rps,p50_ms,p99_ms
 : >"$RAW"
 
 # bench SERVER P ROUND [EXTRA redis-benchmark ARGS...]: appends to $RAW.
@@ -324,16 +359,23 @@ bench() {
         kill -0 "${PID[$name]}" 2>/dev/null || show_log "$name"
         exit 1
     fi
-    # Rows look like "SET","123.45",...; key a test by its first word in
-    # lower case ("MSET (10 keys)" and the custom MSET both become mset).
+    # The header names the columns ("test","rps",...,"p50_latency_ms",
+    # ...,"p99_latency_ms",...); rows look like "SET","123.45",... Key a test
+    # by its first word in lower case ("MSET (10 keys)" and the custom MSET
+    # both become mset).
     awk -F'","' -v s="$name" -v p="$p" -v r="$round" '
-        NR > 1 && NF >= 2 {
-            t = $1; sub(/^"/, "", t); split(t, w, " "); t = tolower(w[1])
-            printf "%s,%s,%s,%s,%s\n", s, t, p, r, $2
+        { gsub(/^"|"$/, "") }
+        NR == 1 { for (j = 1; j <= NF; j++) col[$j] = j; next }
+        NF >= 2 {
+            t = $1; split(t, w, " "); t = tolower(w[1])
+            p50 = ("p50_latency_ms" in col) ? $(col["p50_latency_ms"]) : ""
+            p99 = ("p99_latency_ms" in col) ? $(col["p99_latency_ms"]) : ""
+            printf "%s,%s,%s,%s,%s,%s,%s\n", s, t, p, r, $2, p50, p99
         }' "$outf" >>"$RAW"
 }
 
 bench_cmd="redis-benchmark -h 127.0.0.1 -p <port> -t $tests -c $clients -n $requests -r 100000 -P <P> --csv"
+machine_info | while IFS= read -r line; do note "$line"; done
 note "shardis: $SHARDIS_BIN"
 note "redis:   $REDIS_SERVER ($("$REDIS_SERVER" --version | head -n 1))"
 note "client:  taskset -c $client_cpus $bench_cmd"
@@ -353,14 +395,15 @@ done
 
 # --- report -------------------------------------------------------------------
 
-# median SERVER TEST P: median rps over the rounds ("" if none).
+# median SERVER TEST P [COLUMN [FORMAT]]: median over the rounds of a $RAW
+# column (default 5, rps, as "%.0f"; "" if none).
 median() {
-    awk -F, -v s="$1" -v t="$2" -v p="$3" '$1 == s && $2 == t && $3 == p { print $5 }' "$RAW" |
+    awk -F, -v s="$1" -v t="$2" -v p="$3" -v c="${4:-5}" '$1 == s && $2 == t && $3 == p && $c != "" { print $c }' "$RAW" |
         sort -g |
-        awk '{ v[NR] = $1 } END {
+        awk -v f="${5:-%.0f}\n" '{ v[NR] = $1 } END {
             if (NR == 0) exit
-            if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]
-            else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+            if (NR % 2) printf f, v[(NR + 1) / 2]
+            else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2
         }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
@@ -369,33 +412,78 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0)
 mapfile -t test_keys < <(awk -F, '!seen[$2]++ { print $2 }' "$RAW")
 
 table="$WORK/table.csv"
-echo "test,pipeline,shardis_rps,redis_rps,shardis_over_redis" >"$table"
+echo "test,pipeline,shardis_rps,redis_rps,shardis_over_redis,shardis_p50_ms,redis_p50_ms,shardis_p99_ms,redis_p99_ms" >"$table"
 for t in "${test_keys[@]}"; do
     for p in $pipelines; do
         a="$(median shardis "$t" "$p")"
         b="$(median redis "$t" "$p")"
-        echo "$t,$p,$a,$b,$(ratio "$a" "$b")" >>"$table"
+        lat=""
+        for col in 6 7; do
+            for name in shardis redis; do
+                lat+=",$(median "$name" "$t" "$p" "$col" "%.3f")"
+            done
+        done
+        echo "$t,$p,$a,$b,$(ratio "$a" "$b")$lat" >>"$table"
     done
 done
 
-echo
-echo "Median requests/s over $rounds round(s), -c $clients -n $requests -r 100000, server cpus $server_cpus, client cpus $client_cpus$([[ $cluster -eq 1 ]] && echo ", cluster mode")"
-if is_redis_binary "$SHARDIS_BIN"; then
-    echo "(note: the 'shardis' column is $SHARDIS_BIN, a redis-server)"
-fi
-if [[ $cluster -eq 1 ]]; then
-    echo "Cluster mode: each server is a one-node cluster owning all 16384 slots."
-    echo "redis-benchmark --cluster refuses single-node clusters, so the node is benchmarked"
-    echo "directly in plain mode, with keys of all slots (no MOVED: it owns them all)."
-    if [[ $custom_mset -eq 1 ]]; then
-        echo "mset: plain MSET would span slots (CROSSSLOT), so it is 'MSET key:{m}:__rand_int__ xxx' x10 (one slot)."
+# The lines above the table, shared by the terminal and Markdown reports.
+report_notes() {
+    echo "Median requests/s and latency over $rounds round(s), -c $clients -n $requests -r 100000, server cpus $server_cpus, client cpus $client_cpus$([[ $cluster -eq 1 ]] && echo ", cluster mode")"
+    if is_redis_binary "$SHARDIS_BIN"; then
+        echo "(note: the 'shardis' column is $SHARDIS_BIN, a redis-server)"
     fi
-fi
-awk -F, 'NR == 1 { printf "%-10s %4s %14s %14s %14s\n", "test", "P", "shardis rps", "redis rps", "shardis/redis"; next }
-         { printf "%-10s %4s %14s %14s %14s\n", toupper($1), $2, $3, $4, $5 }' "$table"
+    if [[ $cluster -eq 1 ]]; then
+        echo "Cluster mode: each server is a one-node cluster owning all 16384 slots."
+        echo "redis-benchmark --cluster refuses single-node clusters, so the node is benchmarked"
+        echo "directly in plain mode, with keys of all slots (no MOVED: it owns them all)."
+        if [[ $custom_mset -eq 1 ]]; then
+            echo "mset: plain MSET would span slots (CROSSSLOT), so it is 'MSET key:{m}:__rand_int__ xxx' x10 (one slot)."
+        fi
+    fi
+}
+
+echo
+machine_info
+report_notes
+awk -F, 'NR == 1 { printf "%-10s %4s %12s %12s %8s %10s %10s %10s %10s\n", "test", "P", "shardis rps", "redis rps", "ratio", "s p50 ms", "r p50 ms", "s p99 ms", "r p99 ms"; next }
+         { printf "%-10s %4s %12s %12s %8s %10s %10s %10s %10s\n", toupper($1), $2, $3, $4, $5, $6, $7, $8, $9 }' "$table"
 if [[ -n $out ]]; then
     cp "$table" "$out"
     echo "CSV written to $out"
+fi
+
+if [[ -n $plot ]]; then
+    terminal=png
+    if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then terminal=pngcairo; fi
+    gp="$WORK/plot.gp"
+    {
+        echo "set terminal $terminal size 1200,$((360 * ${#test_keys[@]} + 60)) noenhanced"
+        echo "set output '$plot'"
+        echo "set datafile separator ','"
+        echo "set datafile missing ''"
+        echo "set multiplot layout ${#test_keys[@]},2 title 'shardis vs redis-server: -c $clients -n $requests, $rounds round(s), median'"
+        echo "set grid"
+        echo "set key top left"
+        echo "set logscale x 2"
+        echo "set xlabel 'pipeline depth'"
+        echo "set xtics ($(tr ' ' '\n' <<<"$pipelines" | grep . | paste -sd, -))"
+        for t in "${test_keys[@]}"; do
+            dat="$WORK/plot-$t.csv"
+            awk -F, -v t="$t" 'NR > 1 && $1 == t' "$table" >"$dat"
+            echo "set title '${t^^}: throughput'"
+            echo "unset logscale y"
+            echo "set ylabel 'requests/s'"
+            echo "plot '$dat' using 2:3 with linespoints title 'shardis', '$dat' using 2:4 with linespoints title 'redis'"
+            echo "set title '${t^^}: latency'"
+            echo "set logscale y"
+            echo "set ylabel 'ms (log)'"
+            echo "plot '$dat' using 2:6 with linespoints title 'shardis p50', '$dat' using 2:8 with linespoints title 'shardis p99', '$dat' using 2:7 with linespoints title 'redis p50', '$dat' using 2:9 with linespoints title 'redis p99'"
+        done
+        echo "unset multiplot"
+    } >"$gp"
+    gnuplot "$gp" || die "gnuplot failed (script: $gp)"
+    echo "plot written to $plot"
 fi
 
 # --- memory -------------------------------------------------------------------
@@ -437,4 +525,46 @@ if [[ $memory -eq 1 ]]; then
         cp "$mem_table" "${out%.csv}-memory.csv"
         echo "memory CSV written to ${out%.csv}-memory.csv"
     fi
+fi
+
+# --- markdown -----------------------------------------------------------------
+
+if [[ -n $markdown ]]; then
+    {
+        echo "# shardis vs redis-server: pipeline sweep"
+        echo
+        echo "## Machine"
+        echo
+        machine_info | sed 's/^/- /'
+        echo
+        echo "## Run"
+        echo
+        echo "- shardis: \`$SHARDIS_BIN\` ($(cat "$WORK/shardis/cmdline"))"
+        echo "- redis: \`$REDIS_SERVER\` ($("$REDIS_SERVER" --version | head -n 1))"
+        echo "- client: \`taskset -c $client_cpus $bench_cmd\`"
+        echo "- rounds: $rounds, pipelines: $pipelines, tests: $tests"
+        echo
+        report_notes | sed 's/^/> /'
+        echo
+        echo "## Results"
+        echo
+        echo "| test | P | shardis rps | redis rps | shardis/redis | shardis p50 ms | redis p50 ms | shardis p99 ms | redis p99 ms |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", toupper($1), $2, $3, $4, $5, $6, $7, $8, $9 }' "$table"
+        if [[ $memory -eq 1 ]]; then
+            echo
+            echo "## Memory"
+            echo
+            echo "After FLUSHALL + \`$mem_cmd\`"
+            echo
+            echo "| server | keys | used_memory bytes | RSS bytes |"
+            echo "|---|---:|---:|---:|"
+            awk -F, 'NR > 1 { printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$WORK/memory.csv"
+        fi
+        if [[ -n $plot ]]; then
+            echo
+            echo "![sweep]($plot)"
+        fi
+    } >"$markdown"
+    echo "Markdown report written to $markdown"
 fi

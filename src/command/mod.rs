@@ -15,6 +15,7 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -295,6 +296,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    memory::COMMANDS,
     cluster::COMMANDS,
 ];
 

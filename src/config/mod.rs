@@ -1209,6 +1209,10 @@ impl Config {
     pub fn io_threads(&self) -> u32 {
         self.int(Id::IoThreads) as u32
     }
+    /// The Prometheus metrics port; 0 = no metrics listener.
+    pub fn metrics_port(&self) -> u16 {
+        u16::try_from(self.int(Id::MetricsPort)).unwrap_or(0)
+    }
 
     // ---- generic access ----
 

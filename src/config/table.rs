@@ -1,6 +1,7 @@
 //! The option table: one row per option, in the spirit of Redis's
 //! `standardConfig static_configs[]` (config.c, 7.0.15), with the same names,
-//! aliases, bounds, defaults and flags, plus shardis's own `threads`.
+//! aliases, bounds, defaults and flags, plus shardis's own `threads` and
+//! `metrics-port`.
 //!
 //! Rows whose [`Id`] is named come first, in the order of the `Id` enum, so
 //! typed getters index the value array directly (a unit test checks the
@@ -219,6 +220,7 @@ pub(crate) enum Id {
     AcllogMaxLen,
     ShutdownTimeout,
     IoThreads,
+    MetricsPort,
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
@@ -819,6 +821,9 @@ pub(crate) static TABLE: &[Spec] = &[
     uint("acllog-max-len", None, MOD, 0, LONG_MAX, 128),
     int("shutdown-timeout", None, MOD, 0, INT_MAX, 10),
     int("io-threads", None, IMM, 1, 128, 1),
+    // shardis: port of the Prometheus `GET /metrics` endpoint, on the `bind`
+    // addresses; 0 = off.
+    int("metrics-port", None, IMM, 0, 65535, 0),
     // ---- the rest, in Redis's order ----
     boolean("io-threads-do-reads", None, IMM, false),
     boolean("always-show-logo", None, IMM, false),
@@ -1151,6 +1156,7 @@ mod tests {
             (Id::AcllogMaxLen, "acllog-max-len"),
             (Id::ShutdownTimeout, "shutdown-timeout"),
             (Id::IoThreads, "io-threads"),
+            (Id::MetricsPort, "metrics-port"),
         ];
         for (pos, (id, name)) in ids.iter().enumerate() {
             assert_eq!(*id as usize, pos, "{name}: Id order");

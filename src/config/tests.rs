@@ -107,10 +107,11 @@ fn defaults_match_redis_config_get_star() {
         n += 1;
     }
     assert_eq!(n, 190);
-    // Ours has these on top: port, dir and the new threads.
-    assert_eq!(ours.len(), n + 3);
+    // Ours has these on top: port, dir and the new threads and metrics-port.
+    assert_eq!(ours.len(), n + 4);
     assert_eq!(ours["port"], "6379");
     assert_eq!(ours["threads"], "0");
+    assert_eq!(ours["metrics-port"], "0");
     assert!(Path::new(&ours["dir"]).is_absolute());
 }
 

@@ -33,6 +33,7 @@ pub struct CoreReport {
     pub reads: u64,
     pub writes: u64,
     pub ops_per_sec: u64,
+    pub mem: memory::CoreMemory,
 }
 
 pub fn report(core: &Rc<Core>) -> CoreReport {
@@ -75,6 +76,7 @@ pub fn report(core: &Rc<Core>) -> CoreReport {
         reads: stats.reads,
         writes: stats.writes,
         ops_per_sec: stats.ops.per_sec(),
+        mem: memory::CoreMemory::of_core(core),
     }
 }
 
@@ -209,29 +211,13 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
                 );
             }
             "memory" => {
-                let used = memory::used_memory();
-                let peak = memory::peak_memory().max(used);
-                let rss = memory::rss();
-                let sys = memory::total_system_memory();
                 let maxmem: u64 = get("maxmemory").parse().unwrap_or(0);
-                let frag = if used > 0 {
-                    rss as f64 / used as f64
-                } else {
-                    0.0
-                };
-                let _ = write!(
-                    o,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{sys}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_allocator:mimalloc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                    memory::human(used),
-                    memory::human(rss),
-                    memory::human(peak),
-                    if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
-                    memory::human(sys),
-                    memory::human(maxmem),
-                    get("maxmemory-policy"),
-                    frag,
-                    rss as i64 - used as i64,
+                let f = memory::Figures::gather(
+                    reports.iter().map(|r| &r.mem),
+                    maxmem,
+                    &get("maxmemory-policy"),
                 );
+                o.push_str(&f.info_section());
             }
             "persistence" => {
                 let _ = write!(
@@ -351,8 +337,9 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
                     let cpu = r.cpu.map_or("-1".to_string(), |c| c.to_string());
                     let _ = write!(
                         o,
-                        "shard{}:cpu={},slots={},keys={},commands={},connections={},forwarded_out={},forwarded_in={}\r\n",
-                        r.id, cpu, r.slots, keys, r.commands, r.connections, r.forwarded_out, r.forwarded_in
+                        "shard{}:cpu={},slots={},keys={},commands={},connections={},forwarded_out={},forwarded_in={},keyspace_overhead={}\r\n",
+                        r.id, cpu, r.slots, keys, r.commands, r.connections, r.forwarded_out, r.forwarded_in,
+                        r.mem.keyspace_overhead()
                     );
                 }
             }

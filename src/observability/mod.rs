@@ -2,6 +2,7 @@
 
 pub mod info;
 pub mod memory;
+pub mod metrics;
 
 use crate::config::Config;
 use std::fmt;

@@ -35,13 +35,21 @@ pub fn parse_bind(entry: &str) -> Option<(IpAddr, bool)> {
 
 /// Binds this core's listeners (SO_REUSEPORT: every core binds the same port).
 fn bind_all(core: &Core) -> Result<Vec<TcpListener>, String> {
+    bind_port(core, |c| c.port())
+}
+
+/// Binds the `bind` addresses on the port `port_of` reads from the config.
+fn bind_port(
+    core: &Core,
+    port_of: impl Fn(&crate::config::Config) -> u16,
+) -> Result<Vec<TcpListener>, String> {
     let (binds, port, backlog) = {
         let c = core
             .node
             .config
             .read()
             .map_err(|_| "config lock poisoned".to_string())?;
-        (c.bind(), c.port(), c.tcp_backlog())
+        (c.bind(), port_of(&c), c.tcp_backlog())
     };
     let mut out = Vec::new();
     for b in &binds {
@@ -141,6 +149,10 @@ async fn expire_loop(core: Rc<Core>) {
             let total = core.shard.borrow().stats.total_commands;
             core.stats.borrow_mut().ops.sample(total, runtime::now_ms());
         }
+        if core.id == 0 {
+            // Samples used_memory_peak between INFO/MEMORY calls.
+            crate::observability::memory::used_memory();
+        }
         if core.is_locked() || !core.node.active_expire.load(Ordering::Relaxed) {
             continue;
         }
@@ -185,10 +197,44 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
                 listeners.len(),
                 runtime::current_cpu()
             );
+            let (metrics_port, port) = core
+                .node
+                .config
+                .read()
+                .map_or((0, 0), |c| (c.metrics_port(), c.port()));
+            let metrics = if core.id == 0 && metrics_port != 0 {
+                // SO_REUSEPORT would let both listeners share one port.
+                if metrics_port == port {
+                    tracing::error!(
+                        "metrics-port {} is the client port: pick another",
+                        metrics_port
+                    );
+                    std::process::exit(1);
+                }
+                match bind_port(&core, |c| c.metrics_port()) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!("metrics-port {}: {}", metrics_port, e);
+                        std::process::exit(1);
+                    }
+                }
+            } else {
+                Vec::new()
+            };
             // Every core has bound before anyone reports ready.
             ready.wait();
             if core.id == 0 {
+                crate::observability::memory::mark_startup();
                 tracing::info!("Ready to accept connections tcp");
+                if !metrics.is_empty() {
+                    tracing::info!(
+                        "Serving Prometheus metrics on port {} (GET /metrics)",
+                        metrics_port
+                    );
+                }
+            }
+            for l in metrics {
+                runtime::spawn(crate::observability::metrics::serve(core.clone(), l));
             }
             for l in listeners {
                 runtime::spawn(accept_loop(core.clone(), l));
