@@ -80,7 +80,7 @@ stop_system_redis() {
 
 ensure_redis_tools() {
     local missing=() tool before after
-    for tool in redis-cli redis-benchmark redis-server shellcheck; do
+    for tool in redis-cli redis-benchmark redis-server shellcheck gnuplot; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
@@ -93,13 +93,13 @@ ensure_redis_tools() {
         echo "      tests that need them will skip with a printed reason."
         return 0
     fi
-    echo "missing ${missing[*]}: installing redis-tools, redis-server and shellcheck with apt-get"
+    echo "missing ${missing[*]}: installing redis-tools, redis-server, shellcheck and gnuplot-nox with apt-get"
     before="$(system_redis_pid)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update </dev/null
     apt-get install -y -o DPkg::Lock::Timeout=300 \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        redis-tools redis-server shellcheck </dev/null
+        redis-tools redis-server shellcheck gnuplot-nox </dev/null
     after="$(system_redis_pid)"
     if [[ -n $after && $after != "$before" ]]; then
         stop_system_redis "$after"
