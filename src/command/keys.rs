@@ -519,7 +519,7 @@ fn encode_cursor(slot: usize, pos: usize) -> u64 {
 /// A cursor as Redis's parseScanCursorOrReply reads it with strtoul: an
 /// optional sign, decimal digits, no leading space; "-1" wraps to 2^64-1, an
 /// empty string is 0, more than 64 bits is an error.
-fn parse_scan_cursor(b: &[u8]) -> Option<u64> {
+pub(crate) fn parse_scan_cursor(b: &[u8]) -> Option<u64> {
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),

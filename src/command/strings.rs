@@ -672,7 +672,7 @@ fn setrange(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 /// printed with "%.17Lf". Rust has no such type, so this is a small exact
 /// software version: every step is computed on big integers and rounded once,
 /// to nearest, ties to even, like the hardware and glibc.
-mod ld {
+pub(crate) mod ld {
     /// A little-endian big unsigned integer, 32-bit limbs.
     #[derive(Clone, Debug, PartialEq, Eq)]
     struct Big(Vec<u32>);

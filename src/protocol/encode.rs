@@ -14,6 +14,7 @@
 //! Map         *2n\r\n k v..  | %n\r\n k v ...
 //! Pairs       *2n\r\n a b..  | *n\r\n *2\r\n a b ...
 //! Set         *n\r\n items   | ~n\r\n items
+//! Pairs       *2n\r\n k v..  | *n\r\n *2\r\n k v ...
 //! Double      $len\r\ntext\r\n | ,text\r\n  (text from format_double)
 //! Bool        :1 / :0        | #t / #f
 //! Verbatim    $len\r\ntext\r\n | =len+4\r\nfmt:text\r\n
@@ -87,6 +88,20 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
             push_header(if resp3 { b'~' } else { b'*' }, items.len(), out);
             for item in items {
                 encode(item, proto, out);
+            }
+        }
+        Reply::Pairs(pairs) => {
+            if resp3 {
+                push_header(b'*', pairs.len(), out);
+            } else {
+                push_header(b'*', pairs.len().saturating_mul(2), out);
+            }
+            for (k, v) in pairs {
+                if resp3 {
+                    out.extend_from_slice(b"*2\r\n");
+                }
+                encode(k, proto, out);
+                encode(v, proto, out);
             }
         }
         Reply::Double(d) => {
@@ -490,6 +505,13 @@ mod tests {
             b"~2\r\n$1\r\nx\r\n$1\r\ny\r\n",
         );
         check(Reply::Set(vec![]), b"*0\r\n", b"~0\r\n");
+        // HRANDFIELD h 2 WITHVALUES on redis-server 7.0.15, HELLO 2 and HELLO 3.
+        check(
+            Reply::Pairs(vec![(bulk("a"), bulk("1")), (bulk("b"), bulk("2"))]),
+            b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            b"*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+        );
+        check(Reply::Pairs(vec![]), b"*0\r\n", b"*0\r\n");
         check(
             Reply::Push(vec![bulk("message"), bulk("ch"), bulk("hi")]),
             b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
