@@ -128,11 +128,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         "sintercard",
         -3,
         READONLY,
-        (2, -1, 1),
+        (0, 0, 0),
         sintercard,
         "7.0.0",
         "Intersect multiple sets and return the cardinality of the result",
-    ),
+    )
+    .movable(super::keys_numkeys_at_1),
     k(
         "sinterstore",
         -3,

@@ -102,29 +102,31 @@ fn elements_of(v: &Value) -> Option<(SortKind, Vec<Bytes>)> {
     }
 }
 
-/// ADAPTER: a list's elements, head to tail (expected: `l.iter()` yielding
+/// a list's elements, head to tail (expected: `l.iter()` yielding
 /// element bytes).
 fn list_elements(l: &List) -> Vec<Bytes> {
     l.iter().map(|e| Bytes::from(e.to_vec())).collect()
 }
 
-/// ADAPTER: a set's members in its iteration order (expected: `s.iter()`).
-fn set_members(_s: &Set) -> Vec<Bytes> {
-    Vec::new()
+/// a set's members in its iteration order (expected: `s.iter()`).
+fn set_members(s: &Set) -> Vec<Bytes> {
+    s.iter()
+        .map(|m| m.with_bytes(Bytes::copy_from_slice))
+        .collect()
 }
 
-/// ADAPTER: a sorted set's members by ascending rank (expected: `z.iter()`
+/// a sorted set's members by ascending rank (expected: `z.iter()`
 /// yielding (member, score) in rank order).
 fn zset_members(z: &ZSet) -> Vec<Bytes> {
     z.iter().map(|(m, _)| Bytes::copy_from_slice(m)).collect()
 }
 
-/// ADAPTER: a hash field's value (expected: `h.get(field)`).
-fn hash_field(_h: &Hash, _field: &[u8]) -> Option<Bytes> {
-    None
+/// a hash field's value (expected: `h.get(field)`).
+fn hash_field(h: &Hash, field: &[u8]) -> Option<Bytes> {
+    h.get(field).map(Bytes::copy_from_slice)
 }
 
-/// ADAPTER: a list holding `items` in order, encoded as the list type
+/// a list holding `items` in order, encoded as the list type
 /// decides for these limits (expected: `List::from_iter(items, limits)` or
 /// pushes at the tail).
 fn list_from(items: Vec<Bytes>, limits: &crate::keyspace::EncLimits) -> List {

@@ -14,7 +14,6 @@
 //! Map         *2n\r\n k v..  | %n\r\n k v ...
 //! Pairs       *2n\r\n a b..  | *n\r\n *2\r\n a b ...
 //! Set         *n\r\n items   | ~n\r\n items
-//! Pairs       *2n\r\n k v..  | *n\r\n *2\r\n k v ...
 //! Double      $len\r\ntext\r\n | ,text\r\n  (text from format_double)
 //! Bool        :1 / :0        | #t / #f
 //! Verbatim    $len\r\ntext\r\n | =len+4\r\nfmt:text\r\n
@@ -88,20 +87,6 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
             push_header(if resp3 { b'~' } else { b'*' }, items.len(), out);
             for item in items {
                 encode(item, proto, out);
-            }
-        }
-        Reply::Pairs(pairs) => {
-            if resp3 {
-                push_header(b'*', pairs.len(), out);
-            } else {
-                push_header(b'*', pairs.len().saturating_mul(2), out);
-            }
-            for (k, v) in pairs {
-                if resp3 {
-                    out.extend_from_slice(b"*2\r\n");
-                }
-                encode(k, proto, out);
-                encode(v, proto, out);
             }
         }
         Reply::Double(d) => {
@@ -498,7 +483,6 @@ mod tests {
             b"*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n",
             b"*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,2\r\n",
         );
-        check(Reply::Pairs(vec![]), b"*0\r\n", b"*0\r\n");
         check(
             Reply::Set(vec![bulk("x"), bulk("y")]),
             b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n",

@@ -33,9 +33,6 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `~`; RESP2 an array.
     Set(Vec<Reply>),
-    /// RESP3 an array of two-element arrays; RESP2 one flat array of
-    /// key, value, key, value... (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES).
-    Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `,`; RESP2 a bulk string formatted like Redis (`%.17g`, `inf`, `-inf`).
     Double(f64),
     /// RESP3 `#t`/`#f`; RESP2 `:1`/`:0`.
