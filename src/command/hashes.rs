@@ -644,6 +644,7 @@ pub(crate) mod testkit {
                 shutting_down: AtomicBool::new(false),
                 tun,
                 cluster_enabled: false,
+                pubsub_counts: Box::new([]),
                 active_expire: AtomicBool::new(true),
             };
             Kit {
