@@ -335,8 +335,9 @@ fn redis_benchmark_runs_clean() {
 }
 
 /// redis-benchmark's whole default test list (every data type it knows)
-/// runs without an error, standalone (both cores) and against a one-node
-/// cluster with `--cluster`.
+/// runs without an error against a standalone node (keys on both cores).
+/// The `--cluster` run waits for the multi-node cluster issue: redis-benchmark
+/// detects a cluster node by itself and refuses fewer than three masters.
 #[test]
 fn redis_benchmark_default_tests_run_clean() {
     if !has("redis-benchmark") {
@@ -360,18 +361,10 @@ fn redis_benchmark_default_tests_run_clean() {
         "LRANGE_600 (first 600 elements)",
         "MSET (10 keys)",
     ];
-    for cluster in [false, true] {
-        let s = if cluster {
-            let s = Server::start(&["--threads", "2", "--cluster-enabled", "yes"]);
-            let mut c = s.conn();
-            let _: () = query(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
-            assert!(wait_cluster_state(&mut c, "ok", Duration::from_secs(10)));
-            s
-        } else {
-            Server::start(&["--threads", "2"])
-        };
-        let port = s.port.to_string();
-        let mut args = vec![
+    let s = Server::start(&["--threads", "2"]);
+    let port = s.port.to_string();
+    let r = run_bounded(
+        Command::new(which("redis-benchmark").expect("bench")).args([
             "-h",
             "127.0.0.1",
             "-p",
@@ -381,28 +374,19 @@ fn redis_benchmark_default_tests_run_clean() {
             "3000",
             "-c",
             "10",
-        ];
-        if cluster {
-            args.push("--cluster");
-        }
-        let r = run_bounded(
-            Command::new(which("redis-benchmark").expect("bench")).args(&args),
-            b"",
-            Duration::from_secs(120),
-        );
-        let all = format!("{}{}", r.stdout, r.stderr);
-        assert!(r.ok(), "cluster={cluster}: {:?}\n{all}", r.status);
-        assert!(
-            !all.contains("ERR") && !all.to_lowercase().contains("error"),
-            "cluster={cluster}: {all}"
-        );
-        let names: Vec<String> = rps(&r.stdout).into_iter().map(|(n, _)| n).collect();
-        for w in want {
-            assert!(
-                names.iter().any(|n| n == w),
-                "cluster={cluster}: {w} missing\n{all}"
-            );
-        }
-        println!("cluster={cluster}: {}", names.join(", "));
+        ]),
+        b"",
+        Duration::from_secs(120),
+    );
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(r.ok(), "{:?}\n{all}", r.status);
+    assert!(
+        !all.contains("ERR") && !all.to_lowercase().contains("error"),
+        "{all}"
+    );
+    let names: Vec<String> = rps(&r.stdout).into_iter().map(|(n, _)| n).collect();
+    for w in want {
+        assert!(names.iter().any(|n| n == w), "{w} missing\n{all}");
     }
+    println!("{}", names.join(", "));
 }
