@@ -14,6 +14,7 @@ pub mod errors;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
@@ -291,6 +292,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    latency::COMMANDS,
     cluster::COMMANDS,
 ];
 

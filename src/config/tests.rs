@@ -107,10 +107,13 @@ fn defaults_match_redis_config_get_star() {
         n += 1;
     }
     assert_eq!(n, 190);
-    // Ours has these on top: port, dir and the new threads.
-    assert_eq!(ours.len(), n + 3);
+    // Ours has these on top: port, dir and the new threads,
+    // latency-log-dir and latency-log-interval.
+    assert_eq!(ours.len(), n + 5);
     assert_eq!(ours["port"], "6379");
     assert_eq!(ours["threads"], "0");
+    assert_eq!(ours["latency-log-dir"], "");
+    assert_eq!(ours["latency-log-interval"], "60");
     assert!(Path::new(&ours["dir"]).is_absolute());
 }
 

@@ -33,6 +33,8 @@ pub struct CoreReport {
     pub reads: u64,
     pub writes: u64,
     pub ops_per_sec: u64,
+    /// Latency histograms by command id; gathered only for latencystats.
+    pub latency: Vec<(usize, super::latency::Hist)>,
 }
 
 pub fn report(core: &Rc<Core>) -> CoreReport {
@@ -75,7 +77,22 @@ pub fn report(core: &Rc<Core>) -> CoreReport {
         reads: stats.reads,
         writes: stats.writes,
         ops_per_sec: stats.ops.per_sec(),
+        latency: Vec::new(),
     }
+}
+
+/// Every core's report for `sections` (in core order); the latency
+/// histograms are copied only when latencystats is asked for.
+pub async fn gather(core: &Rc<Core>, sections: &[&str]) -> Vec<CoreReport> {
+    let latency = sections.contains(&"latencystats");
+    core.run_on_all(move |c| {
+        let mut r = report(c);
+        if latency {
+            r.latency = c.shard.borrow().stats.latency.snapshot();
+        }
+        r
+    })
+    .await
 }
 
 /// Resets what CONFIG RESETSTAT resets on one core.
@@ -119,6 +136,7 @@ const ALL: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
     "shards",
@@ -318,6 +336,18 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
                         s.rejected_calls,
                         s.failed_calls
                     );
+                }
+            }
+            "latencystats" => {
+                o.push_str("# Latencystats\r\n");
+                if node.tun.latency_tracking.load(Ordering::Relaxed) {
+                    let merged =
+                        super::latency::merge(reports.iter().map(|r| r.latency.clone()).collect());
+                    let pct = cfg
+                        .as_ref()
+                        .map(|c| c.latency_tracking_info_percentiles().to_vec())
+                        .unwrap_or_default();
+                    o.push_str(&super::latency::info_section(&merged, &pct));
                 }
             }
             "cluster" => {
