@@ -111,6 +111,17 @@ pub struct Tunables {
     pub list_size: AtomicI64,
     pub list_compress_depth: AtomicUsize,
     pub hll_sparse_max: AtomicU64,
+    /// latency-tracking: per-command histograms are recorded.
+    pub latency_tracking: AtomicBool,
+    /// slowlog-log-slower-than in nanoseconds; negative = slowlog off.
+    pub slowlog_ns: AtomicI64,
+    /// slowlog-max-len.
+    pub slowlog_max_len: AtomicUsize,
+    /// latency-monitor-threshold in nanoseconds; 0 = latency monitor off.
+    pub latency_monitor_ns: AtomicU64,
+    /// Not an option: the next SLOWLOG entry id, node-wide (entries are
+    /// made on every core and merged by id).
+    pub slowlog_next_id: AtomicU64,
 }
 
 impl Tunables {
@@ -141,5 +152,16 @@ impl Tunables {
         self.list_compress_depth
             .store(cfg.list_compress_depth() as usize, r);
         self.hll_sparse_max.store(cfg.hll_sparse_max_bytes(), r);
+        self.latency_tracking.store(cfg.latency_tracking(), r);
+        let slow = cfg.slowlog_log_slower_than();
+        let slow_ns = if slow < 0 {
+            -1
+        } else {
+            slow.saturating_mul(1000)
+        };
+        self.slowlog_ns.store(slow_ns, r);
+        self.slowlog_max_len.store(us(cfg.slowlog_max_len()), r);
+        self.latency_monitor_ns
+            .store(cfg.latency_monitor_threshold().saturating_mul(1_000_000), r);
     }
 }

@@ -14,6 +14,7 @@ pub mod errors;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod memory;
 pub mod pubsub;
@@ -297,6 +298,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
+    latency::COMMANDS,
     cluster::COMMANDS,
 ];
 

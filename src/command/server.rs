@@ -134,7 +134,7 @@ fn info_cmd(c: &mut Client, a: Args) -> Fut<'_> {
             .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
             .collect();
         let sections = info::wanted(&args);
-        let reports = c.core.run_on_all(info::report).await;
+        let reports = info::gather(&c.core, &sections).await;
         let text = info::render(&c.core, &sections, &reports);
         Ok(Reply::Verbatim("txt", Bytes::from(text)))
     })

@@ -1,7 +1,7 @@
 //! The option table: one row per option, in the spirit of Redis's
 //! `standardConfig static_configs[]` (config.c, 7.0.15), with the same names,
-//! aliases, bounds, defaults and flags, plus shardis's own `threads` and
-//! `metrics-port`.
+//! aliases, bounds, defaults and flags, plus shardis's own `threads`,
+//! `metrics-port`, `latency-log-dir` and `latency-log-interval`.
 //!
 //! Rows whose [`Id`] is named come first, in the order of the `Id` enum, so
 //! typed getters index the value array directly (a unit test checks the
@@ -440,6 +440,13 @@ fn check_activedefrag(v: bool) -> Result<(), &'static str> {
 
 fn is_base_name(v: &[u8]) -> bool {
     !v.contains(&b'/') && !v.contains(&b'\\')
+}
+
+fn check_utf8_path(v: &[u8]) -> Result<(), String> {
+    match std::str::from_utf8(v) {
+        Ok(s) if !s.contains('\0') => Ok(()),
+        _ => Err("must be a UTF-8 path".into()),
+    }
 }
 
 fn check_dbfilename(v: &[u8]) -> Result<(), String> {
@@ -1020,6 +1027,19 @@ pub(crate) static TABLE: &[Spec] = &[
         MULTI_ARG,
         Special::OomScoreAdjValues,
     ),
+    // shardis: where core 0 writes the per-command latency histograms every
+    // latency-log-interval seconds (observability::latency); relative to
+    // `dir`; empty (the default) = no dumps. Protected like `dir`: it picks
+    // where the server writes files.
+    string(
+        "latency-log-dir",
+        None,
+        PROTECTED,
+        false,
+        Some(""),
+        Some(check_utf8_path),
+    ),
+    int("latency-log-interval", None, MOD, 1, INT_MAX, 60),
 ];
 
 /// Finds an option by name or alias, case-insensitively. Returns its row

@@ -107,11 +107,14 @@ fn defaults_match_redis_config_get_star() {
         n += 1;
     }
     assert_eq!(n, 190);
-    // Ours has these on top: port, dir and the new threads and metrics-port.
-    assert_eq!(ours.len(), n + 4);
+    // Ours has these on top: port, dir and the new threads, metrics-port,
+    // latency-log-dir and latency-log-interval.
+    assert_eq!(ours.len(), n + 6);
     assert_eq!(ours["port"], "6379");
     assert_eq!(ours["threads"], "0");
     assert_eq!(ours["metrics-port"], "0");
+    assert_eq!(ours["latency-log-dir"], "");
+    assert_eq!(ours["latency-log-interval"], "60");
     assert!(Path::new(&ours["dir"]).is_absolute());
 }
 

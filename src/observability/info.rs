@@ -34,6 +34,8 @@ pub struct CoreReport {
     pub writes: u64,
     pub ops_per_sec: u64,
     pub mem: memory::CoreMemory,
+    /// Latency histograms by command id; gathered only for latencystats.
+    pub latency: Vec<(usize, super::latency::Hist)>,
 }
 
 pub fn report(core: &Rc<Core>) -> CoreReport {
@@ -77,7 +79,22 @@ pub fn report(core: &Rc<Core>) -> CoreReport {
         writes: stats.writes,
         ops_per_sec: stats.ops.per_sec(),
         mem: memory::CoreMemory::of_core(core),
+        latency: Vec::new(),
     }
+}
+
+/// Every core's report for `sections` (in core order); the latency
+/// histograms are copied only when latencystats is asked for.
+pub async fn gather(core: &Rc<Core>, sections: &[&str]) -> Vec<CoreReport> {
+    let latency = sections.contains(&"latencystats");
+    core.run_on_all(move |c| {
+        let mut r = report(c);
+        if latency {
+            r.latency = c.shard.borrow().stats.latency.snapshot();
+        }
+        r
+    })
+    .await
 }
 
 /// Resets what CONFIG RESETSTAT resets on one core.
@@ -121,6 +138,7 @@ const ALL: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
     "shards",
@@ -304,6 +322,18 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
                         s.rejected_calls,
                         s.failed_calls
                     );
+                }
+            }
+            "latencystats" => {
+                o.push_str("# Latencystats\r\n");
+                if node.tun.latency_tracking.load(Ordering::Relaxed) {
+                    let merged =
+                        super::latency::merge(reports.iter().map(|r| r.latency.clone()).collect());
+                    let pct = cfg
+                        .as_ref()
+                        .map(|c| c.latency_tracking_info_percentiles().to_vec())
+                        .unwrap_or_default();
+                    o.push_str(&super::latency::info_section(&merged, &pct));
                 }
             }
             "cluster" => {

@@ -1,8 +1,10 @@
 //! Logging set-up (Redis-like lines), start-up warnings, signals, and INFO.
 
 pub mod info;
+pub mod latency;
 pub mod memory;
 pub mod metrics;
+pub mod slowlog;
 
 use crate::config::Config;
 use std::fmt;

@@ -120,6 +120,13 @@ pub struct Shard {
     pub no_block: bool,
     /// WATCHed keys and the flags of the transactions watching them.
     pub watched: HashMap<(usize, Bytes), Vec<Arc<AtomicBool>>>,
+    /// This core's SLOWLOG entries (observability::slowlog).
+    pub slowlog: crate::observability::slowlog::CoreSlowlog,
+    /// This core's latency monitor events (LATENCY LATEST ...).
+    pub latency_events: crate::observability::latency::Monitor,
+    /// A temporary copy that multi-core commands run on (its statistics are
+    /// dropped): latency histograms and the slowlog skip it.
+    pub is_copy: bool,
 }
 
 /// A client blocked on keys of this core.
@@ -168,6 +175,8 @@ pub struct ShardStats {
     pub keyspace_misses: u64,
     /// Indexed by command id.
     pub cmd: Vec<CmdStat>,
+    /// Latency histograms by command id (LATENCY HISTOGRAM, INFO latencystats).
+    pub latency: crate::observability::latency::CmdHistograms,
     /// Error replies by their first word (INFO errorstats).
     pub errors: std::collections::BTreeMap<String, u64>,
     pub total_commands: u64,
@@ -188,7 +197,16 @@ impl Shard {
             watched: HashMap::new(),
             block: None,
             no_block: false,
+            slowlog: Default::default(),
+            latency_events: Default::default(),
+            is_copy: false,
         }
+    }
+
+    /// True while blocked clients are being served (commands run again
+    /// inside another client's command).
+    pub fn is_serving(&self) -> bool {
+        self.serving
     }
 
     /// Invalidates the transactions watching `key` (signalModifiedKey).

@@ -7,8 +7,9 @@ use crate::cluster::slot::key_hash_slot;
 use crate::command::{errors, flags, Args, CommandSpec, Ctx, Handler, Resolved, TABLE};
 use crate::keyspace::{Entry, StrEnc, Ttl, Value};
 use crate::node::Node;
+use crate::observability::slowlog;
 use crate::protocol::{encode, Reply};
-use crate::runtime::clock::ticks;
+use crate::runtime::clock::{ticks, ticks_to_ns};
 use crate::runtime::topology::SlotOwner;
 use crate::runtime::{now_ms, now_us, Core, Job, Served, Shard};
 use crate::server::client::Client;
@@ -96,14 +97,28 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
             d.clear_slot_hint();
         }
     }
-    record(shard, req.id, start, reply.is_error());
+    let failed = reply.is_error();
+    record(shard, node, req.spec, req.id, start, failed, args.argv());
     if !shard.ready.is_empty() {
         shard.serve_ready(now);
     }
     reply
 }
 
-fn record(shard: &mut Shard, id: usize, start: u64, failed: bool) {
+/// Where every command's time is measured (on the core that ran it):
+/// commandstats, then latency histogram, latency monitor and slowlog
+/// (`observability::latency::observe`). `argv` may be empty when the
+/// slowlog is off.
+fn record(
+    shard: &mut Shard,
+    node: &Node,
+    spec: &CommandSpec,
+    id: usize,
+    start: u64,
+    failed: bool,
+    argv: &[Bytes],
+) {
+    let dt = ticks().wrapping_sub(start);
     let st = &mut shard.stats;
     if st.cmd.len() <= id {
         st.cmd
@@ -111,11 +126,20 @@ fn record(shard: &mut Shard, id: usize, start: u64, failed: bool) {
     }
     let s = &mut st.cmd[id];
     s.calls += 1;
-    s.ticks += ticks().wrapping_sub(start);
+    s.ticks += dt;
     if failed {
         s.failed_calls += 1;
     }
     st.total_commands += 1;
+    crate::observability::latency::observe(shard, node, spec, id, ticks_to_ns(dt), argv);
+}
+
+/// Whether a command's arguments must be kept for a possible SLOWLOG entry
+/// (connection commands consume them). CONFIG SET may turn the slowlog on
+/// and is logged under the new setting, as in Redis.
+fn slowlog_wants(node: &Node, res: &Resolved) -> bool {
+    (node.tun.slowlog_ns.load(Ordering::Relaxed) >= 0 && !res.spec.has(flags::SKIP_SLOWLOG))
+        || TABLE.fullname(res.id) == "config|set"
 }
 
 /// The (db, key) pairs a multi-core command may read or write: its keys in
@@ -153,13 +177,19 @@ fn held_here(core: &Core, req: &Request) -> bool {
     })
 }
 
+/// What a forwarded batch comes back as: its outcomes, and the SLOWLOG
+/// entries its commands made, for the sending connection to complete.
+type BatchResult = (Vec<Outcome>, Vec<slowlog::Entry>);
+
 /// Runs a batch that another core sent here.
-fn exec_batch(core: &Rc<Core>, reqs: Vec<Request>) -> Vec<Outcome> {
+fn exec_batch(core: &Rc<Core>, reqs: Vec<Request>) -> BatchResult {
     let now = now_ms();
     core.stats.borrow_mut().forwarded_in += reqs.len() as u64;
     let out = {
         let mut shard = core.shard.borrow_mut();
-        reqs.into_iter()
+        shard.slowlog.capturing = true;
+        let out = reqs
+            .into_iter()
             .map(|r| {
                 if held_here(core, &r) {
                     Outcome::Done(exec_keyed(&mut shard, r, now, &core.node))
@@ -167,7 +197,9 @@ fn exec_batch(core: &Rc<Core>, reqs: Vec<Request>) -> Vec<Outcome> {
                     Outcome::Reroute(r)
                 }
             })
-            .collect()
+            .collect();
+        shard.slowlog.capturing = false;
+        (out, shard.slowlog.take_pending())
     };
     super::pubsub::flush_events(core);
     out
@@ -234,7 +266,7 @@ impl Client {
                 }
                 let reqs = std::mem::take(reqs);
                 let idx = std::mem::take(idx);
-                let (tx, rx) = oneshot::channel::<Vec<Outcome>>();
+                let (tx, rx) = oneshot::channel::<BatchResult>();
                 self.core.stats.borrow_mut().forwarded_out += reqs.len() as u64;
                 self.core.post(
                     core,
@@ -246,7 +278,10 @@ impl Client {
                 waits.push((rx, idx));
             }
             for (rx, idx) in waits {
-                let outcomes = rx.await.unwrap_or_default();
+                let (outcomes, slow) = rx.await.unwrap_or_default();
+                if !slow.is_empty() {
+                    self.adopt_slow(slow);
+                }
                 for (o, i) in outcomes.into_iter().zip(idx) {
                     let reply = match o {
                         Outcome::Done(reply) => reply,
@@ -289,12 +324,21 @@ impl Client {
                 return self.exec_multi(req, route).await;
             } else if route.first().is_none_or(|&c| c == self.core.id) {
                 self.core.wait_unlocked().await;
-                let mut shard = self.core.shard.borrow_mut();
-                if held_here(&self.core, &req) {
-                    Outcome::Done(exec_keyed(&mut shard, req, now_ms(), &self.core.node))
-                } else {
-                    Outcome::Reroute(req)
+                let (outcome, slow) = {
+                    let mut shard = self.core.shard.borrow_mut();
+                    if held_here(&self.core, &req) {
+                        shard.slowlog.capturing = true;
+                        let r = exec_keyed(&mut shard, req, now_ms(), &self.core.node);
+                        shard.slowlog.capturing = false;
+                        (Outcome::Done(r), shard.slowlog.take_pending())
+                    } else {
+                        (Outcome::Reroute(req), Vec::new())
+                    }
+                };
+                if !slow.is_empty() {
+                    self.adopt_slow(slow);
                 }
+                outcome
             } else {
                 let target = route[0];
                 let (tx, rx) = oneshot::channel();
@@ -305,7 +349,13 @@ impl Client {
                         let _ = tx.send(exec_batch(c, vec![req]));
                     }),
                 );
-                match rx.await.ok().and_then(|mut v| v.pop()) {
+                let Ok((mut outcomes, slow)) = rx.await else {
+                    return Reply::err("ERR shard unavailable");
+                };
+                if !slow.is_empty() {
+                    self.adopt_slow(slow);
+                }
+                match outcomes.pop() {
                     Some(o) => o,
                     None => return Reply::err("ERR shard unavailable"),
                 }
@@ -602,10 +652,21 @@ impl Client {
                     }
                     match route {
                         Route::Here => {
-                            let reply = {
+                            let (reply, slow) = {
                                 let mut shard = self.core.shard.borrow_mut();
-                                exec_keyed(&mut shard, req, now, &self.core.node)
+                                shard.slowlog.capturing = true;
+                                let reply = exec_keyed(&mut shard, req, now, &self.core.node);
+                                shard.slowlog.capturing = false;
+                                let slow = if shard.slowlog.pending.is_empty() {
+                                    Vec::new()
+                                } else {
+                                    shard.slowlog.take_pending()
+                                };
+                                (reply, slow)
                             };
+                            if !slow.is_empty() {
+                                self.adopt_slow(slow);
+                            }
                             self.emit(&mut r, reply);
                         }
                         Route::Core(c) => {
@@ -628,16 +689,12 @@ impl Client {
                 }
                 Handler::Conn(f) => {
                     self.flush(&mut r).await;
+                    let logged = slowlog_wants(&self.core.node, &res).then(|| argv.clone());
                     let start = ticks();
                     let reply = f(self, Args::new(argv, res.argpos))
                         .await
                         .unwrap_or_else(|e| e);
-                    record(
-                        &mut self.core.shard.borrow_mut(),
-                        res.id,
-                        start,
-                        reply.is_error(),
-                    );
+                    self.record_here(res, start, reply.is_error(), logged.as_deref());
                     self.emit(&mut r, reply);
                     now = now_ms();
                 }
@@ -664,17 +721,59 @@ impl Client {
     /// Runs a command whose keys live on several cores atomically (see
     /// `exec_cores`); a blocking one that found nothing parks the client.
     pub async fn exec_multi(&mut self, req: Request, cores: Vec<usize>) -> Reply {
-        let id = req.id;
+        let res = Resolved {
+            id: req.id,
+            spec: req.spec,
+            argpos: req.argpos,
+        };
+        let logged = slowlog_wants(&self.core.node, &res).then(|| req.argv.clone());
         let start = ticks();
         let r = self.exec_cores(vec![req], cores, None, true).await;
         let reply = r.replies.and_then(|mut v| v.pop()).unwrap_or(Reply::Nil);
-        record(
-            &mut self.core.shard.borrow_mut(),
-            id,
-            start,
-            reply.is_error(),
-        );
+        self.record_here(res, start, reply.is_error(), logged.as_deref());
         reply
+    }
+
+    /// Records a command this connection ran itself (connection commands,
+    /// multi-core ones), its SLOWLOG entry with this client's address.
+    fn record_here(&self, res: Resolved, start: u64, failed: bool, argv: Option<&[Bytes]>) {
+        let slow = {
+            let mut shard = self.core.shard.borrow_mut();
+            shard.slowlog.capturing = true;
+            let node = &self.core.node;
+            record(
+                &mut shard,
+                node,
+                res.spec,
+                res.id,
+                start,
+                failed,
+                argv.unwrap_or(&[]),
+            );
+            shard.slowlog.capturing = false;
+            shard.slowlog.take_pending()
+        };
+        if !slow.is_empty() {
+            self.adopt_slow(slow);
+        }
+    }
+
+    /// Logs SLOWLOG entries made for this client's commands (on whichever
+    /// core ran them) in this core's slowlog, with the client's address and
+    /// name.
+    fn adopt_slow(&self, entries: Vec<slowlog::Entry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let peer = self.info.addr.to_string();
+        let name = self.info.name.borrow().clone();
+        let max = self.core.node.tun.slowlog_max_len.load(Ordering::Relaxed);
+        let mut shard = self.core.shard.borrow_mut();
+        for mut e in entries {
+            e.peer.clone_from(&peer);
+            e.name.clone_from(&name);
+            shard.slowlog.push(e, max);
+        }
     }
 
     /// Runs requests (one command, or a transaction's commands in order)
@@ -735,6 +834,7 @@ impl Client {
             .lock_and(&cores, gather, move |gathered| {
                 let now = now_ms();
                 let mut scratch = Shard::new(databases);
+                scratch.is_copy = true;
                 for per_core in gathered {
                     for ((db, k), e) in per_core {
                         if let (Some((e, exp)), Some(d)) = (e, scratch.dbs.get_mut(db)) {
@@ -869,15 +969,22 @@ impl Client {
                 },
             };
             let started = match route_now {
-                Route::Here => match run_blocking(&self.core, req.clone()) {
-                    Ok(s) => s,
-                    Err(_) => continue,
+                Route::Here => match capture_slow(&self.core, |c| run_blocking(c, req.clone())) {
+                    (Ok(s), slow) => {
+                        self.adopt_slow(slow);
+                        s
+                    }
+                    (Err(_), _) => continue,
                 },
                 Route::Core(c) => {
                     let r = req.clone();
-                    match self.core.run_on(c, move |core| run_blocking(core, r)).await {
-                        Some(Ok(s)) => s,
-                        Some(Err(_)) => {
+                    let run = move |core: &Rc<Core>| capture_slow(core, |c| run_blocking(c, r));
+                    match self.core.run_on(c, run).await {
+                        Some((Ok(s), slow)) => {
+                            self.adopt_slow(slow);
+                            s
+                        }
+                        Some((Err(_), _)) => {
                             crate::runtime::sleep(std::time::Duration::from_millis(1)).await;
                             continue;
                         }
@@ -1030,6 +1137,16 @@ enum Waited {
     Retry,
     TimedOut(Reply),
     Gone,
+}
+
+/// Runs `f` on `core` with the slowlog capturing: the entries its commands
+/// made come back with its result.
+fn capture_slow<T>(core: &Rc<Core>, f: impl FnOnce(&Rc<Core>) -> T) -> (T, Vec<slowlog::Entry>) {
+    core.shard.borrow_mut().slowlog.capturing = true;
+    let out = f(core);
+    let mut shard = core.shard.borrow_mut();
+    shard.slowlog.capturing = false;
+    (out, shard.slowlog.take_pending())
 }
 
 /// Runs a blocking command on the core holding its keys; parks it there if

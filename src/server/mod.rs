@@ -240,6 +240,9 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
                 runtime::spawn(accept_loop(core.clone(), l));
             }
             runtime::spawn(expire_loop(core.clone()));
+            if core.id == 0 {
+                runtime::spawn(crate::observability::latency::dump_loop(core.clone()));
+            }
             if core.id == 0 && core.node.cluster_enabled() {
                 runtime::spawn(services::cluster_cron(core.clone()));
             }
