@@ -155,6 +155,16 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         config: RwLock::new(cfg),
     });
     runtime::clock::calibrate(std::time::Duration::from_millis(10));
+    if node
+        .config
+        .read()
+        .is_ok_and(|c| c.get("disable-thp").is_some_and(|v| v == "yes"))
+    {
+        // disable-thp, as Redis: no transparent huge pages for this process
+        // (huge-page compaction stalls show up as latency). Best effort.
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
     shardis::observability::install_signal_handlers();
     let cfg_snapshot = node
         .config
