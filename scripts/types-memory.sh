@@ -62,6 +62,7 @@ trap cleanup EXIT
 start_pair() {
     sp="$(free_port)"
     rp="$(free_port)"
+    while [[ $rp == "$sp" ]]; do rp="$(free_port)"; done
     rm -rf "$tmp/s" "$tmp/r"
     mkdir -p "$tmp/s" "$tmp/r"
     (cd "$tmp/s" && exec taskset -c "$cpus" "$SHARDIS_BIN" --port "$sp" --bind 127.0.0.1 --save '' --appendonly no --threads "$threads" >"$tmp/s.log" 2>&1) &
@@ -74,6 +75,11 @@ start_pair() {
             redis-cli -p "$p" ping >/dev/null 2>&1 && break
             sleep 0.1
         done
+        redis-cli -p "$p" ping >/dev/null 2>&1 || {
+            echo "types-memory: server on port $p did not start:" >&2
+            cat "$tmp/s.log" "$tmp/r.log" >&2
+            exit 1
+        }
     done
 }
 
