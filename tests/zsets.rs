@@ -14,6 +14,15 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashSet};
 
 const CASES: &[Case] = &[
+    ("sets as inputs of zunion zinter zdiff", &[
+        "SADD {t}s a b c 1", "SADD {t}i 1 2 3", "ZADD {t}z 5 a 2 x 7 1",
+        "ZUNION 2 {t}z {t}s WITHSCORES", "ZUNION 3 {t}z {t}s {t}i WEIGHTS 1 2 3 WITHSCORES",
+        "ZINTER 2 {t}z {t}s WITHSCORES", "ZINTER 2 {t}s {t}i AGGREGATE MAX WITHSCORES",
+        "ZDIFF 2 {t}s {t}z WITHSCORES", "ZDIFF 2 {t}z {t}i WITHSCORES", "ZINTERCARD 2 {t}s {t}z",
+        "ZUNIONSTORE {t}d 2 {t}s {t}i", "ZRANGE {t}d 0 -1 WITHSCORES", "OBJECT ENCODING {t}d",
+        "ZINTERSTORE {t}d 2 {t}s {t}s", "ZRANGE {t}d 0 -1 WITHSCORES", "ZDIFFSTORE {t}d 2 {t}s {t}s", "EXISTS {t}d",
+        "SET {t}str x", "ZUNION 2 {t}z {t}str", "LPUSH {t}l a", "ZINTER 2 {t}l {t}s",
+    ]),
     ("zadd basic", &[
         "ZADD z 1 a", "ZADD z 2 b 3 c", "ZADD z 1 a", "ZRANGE z 0 -1 WITHSCORES", "ZCARD z",
         "ZADD z 10 a", "ZSCORE z a", "ZADD z 1 a 2", "ZADD z NX", "ZADD z abc a", "ZADD z 1 a abc b",

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::keyspace::glob::glob_match;
 use crate::keyspace::zset::{LexBound, LexRange, ScoreRange};
-use crate::keyspace::{EncLimits, Entry, Map, Ttl, Value, ZSet};
+use crate::keyspace::{EncLimits, Entry, Map, Set, Ttl, Value, ZSet};
 use crate::protocol::encode::format_double;
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -1512,7 +1512,7 @@ fn check_source(ctx: &mut Ctx, key: &[u8]) -> Result<(), Reply> {
     let kind = ctx
         .db()
         .get(key, now)
-        .map(|e| matches!(e.val, Value::ZSet(_)));
+        .map(|e| matches!(e.val, Value::ZSet(_) | Value::Set(_)));
     match kind {
         None => {
             ctx.hit(false);
@@ -1529,14 +1529,67 @@ fn check_source(ctx: &mut Ctx, key: &[u8]) -> Result<(), Reply> {
     }
 }
 
+/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, or a set whose members
+/// all score 1 (as Redis's zsetopsrc).
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Z(&'a ZSet),
+    S(&'a Set),
+}
+
+impl Input<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Input::Z(z) => z.len(),
+            Input::S(s) => s.len(),
+        }
+    }
+
+    /// The same key given twice (compared by address).
+    fn same(&self, o: &Input) -> bool {
+        let addr = |i: &Input| match *i {
+            Input::Z(z) => z as *const ZSet as usize,
+            Input::S(s) => s as *const Set as usize,
+        };
+        addr(self) == addr(o)
+    }
+
+    fn score(&self, m: &[u8]) -> Option<f64> {
+        match self {
+            Input::Z(z) => z.score(m),
+            Input::S(s) => s.contains(m).then_some(1.0),
+        }
+    }
+
+    /// Calls `f` with every member and score until it returns false.
+    fn each(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
+        match self {
+            Input::Z(z) => {
+                for (m, sc) in z.iter() {
+                    if !f(m, sc) {
+                        break;
+                    }
+                }
+            }
+            Input::S(s) => {
+                for m in s.iter() {
+                    if !m.with_bytes(|b| f(b, 1.0)) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Source<'a> {
-    set: Option<&'a ZSet>,
+    set: Option<Input<'a>>,
     weight: f64,
 }
 
 impl Source<'_> {
     fn len(&self) -> usize {
-        self.set.map_or(0, ZSet::len)
+        self.set.map_or(0, |i| i.len())
     }
 }
 
@@ -1547,7 +1600,7 @@ fn union(src: &[Source], agg: Aggregate) -> Pairs {
     let mut acc: Map<Vec<u8>, f64> = Map::default();
     for s in src {
         let Some(z) = s.set else { continue };
-        for (m, sc) in z.iter() {
+        z.each(|m, sc| {
             let mut score = s.weight * sc;
             if score.is_nan() {
                 score = 0.0;
@@ -1558,7 +1611,8 @@ fn union(src: &[Source], agg: Aggregate) -> Pairs {
                     acc.insert(m.to_vec(), score);
                 }
             }
-        }
+            true
+        });
     }
     acc.into_iter().collect()
 }
@@ -1574,19 +1628,19 @@ fn inter(src: &[Source], agg: Aggregate, card: Option<u64>) -> (Pairs, u64) {
     let Some(z0) = first.set else {
         return (out, 0);
     };
-    'members: for (m, sc) in z0.iter() {
+    z0.each(|m, sc| {
         let mut score = first.weight * sc;
         if score.is_nan() {
             score = 0.0;
         }
         for s in rest {
             let value = match s.set {
-                Some(z) if std::ptr::eq(z, z0) => sc * s.weight,
+                Some(z) if z.same(&z0) => sc * s.weight,
                 Some(z) => match z.score(m) {
                     Some(v) => v * s.weight,
-                    None => continue 'members,
+                    None => return true,
                 },
-                None => continue 'members,
+                None => return true,
             };
             aggregate(&mut score, value, agg);
         }
@@ -1594,12 +1648,13 @@ fn inter(src: &[Source], agg: Aggregate, card: Option<u64>) -> (Pairs, u64) {
             Some(limit) => {
                 n += 1;
                 if limit > 0 && n >= limit {
-                    break;
+                    return false;
                 }
             }
             None => out.push((m.to_vec(), score)),
         }
-    }
+        true
+    });
     (out, n)
 }
 
@@ -1610,17 +1665,21 @@ fn diff(src: &[Source]) -> Pairs {
     let Some(z0) = first.set else {
         return Vec::new();
     };
-    // The same set given again subtracts everything.
-    if rest
-        .iter()
-        .any(|s| s.set.is_some_and(|z| std::ptr::eq(z, z0)))
-    {
+    // The same key given again subtracts everything.
+    if rest.iter().any(|s| s.set.is_some_and(|z| z.same(&z0))) {
         return Vec::new();
     }
-    z0.iter()
-        .filter(|(m, _)| !rest.iter().any(|s| s.set.is_some_and(|z| z.contains(m))))
-        .map(|(m, s)| (m.to_vec(), s))
-        .collect()
+    let mut out = Vec::new();
+    z0.each(|m, sc| {
+        if !rest
+            .iter()
+            .any(|s| s.set.is_some_and(|z| z.score(m).is_some()))
+        {
+            out.push((m.to_vec(), sc));
+        }
+        true
+    });
+    out
 }
 
 /// zunionInterDiffGenericCommand: `nk` is the index of numkeys, `dst` the
@@ -1695,7 +1754,10 @@ fn setop_generic(
                     Some(Entry {
                         val: Value::ZSet(z),
                         ..
-                    }) => Some(&**z),
+                    }) => Some(Input::Z(&**z)),
+                    Some(Entry {
+                        val: Value::Set(s), ..
+                    }) => Some(Input::S(&**s)),
                     _ => None,
                 },
                 weight,
