@@ -1754,10 +1754,10 @@ fn setop_generic(
                     Some(Entry {
                         val: Value::ZSet(z),
                         ..
-                    }) => Some(Input::Z(&**z)),
+                    }) => Some(Input::Z(z)),
                     Some(Entry {
                         val: Value::Set(s), ..
-                    }) => Some(Input::S(&**s)),
+                    }) => Some(Input::S(s)),
                     _ => None,
                 },
                 weight,
