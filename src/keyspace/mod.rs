@@ -396,6 +396,15 @@ impl Db {
         let t = self.table_mut(slot)?;
         let e = t.keys.swap_remove(key)?;
         let exp = t.expires.swap_remove(key);
+        // Give memory back once a table is mostly empty (Redis resizes its
+        // dicts below 10% fill): shrinking to twice the length when below an
+        // eighth keeps the cost amortised O(1) per removal.
+        if t.keys.capacity() > 16 && t.keys.len() * 8 < t.keys.capacity() {
+            t.keys.shrink_to(t.keys.len() * 2);
+        }
+        if t.expires.capacity() > 16 && t.expires.len() * 8 < t.expires.capacity() {
+            t.expires.shrink_to(t.expires.len() * 2);
+        }
         self.keys -= 1;
         if exp.is_some() {
             self.volatile -= 1;
