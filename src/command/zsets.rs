@@ -1186,9 +1186,12 @@ fn zremrange_generic(ctx: &mut Ctx, a: &mut Args, rtype: RangeType) -> CmdResult
         RangeSpec::Lex(r) => z.lex_span(r, false),
     };
     let deleted = z.remove_ranks(lo, hi);
+    let emptied = z.is_empty();
     if deleted > 0 {
         ctx.changed(keyspace_events::ZSET, event, key);
-        ctx.delete_if_empty(key);
+        if emptied {
+            ctx.delete_if_empty(key);
+        }
     }
     Ok(Reply::Int(deleted as i64))
 }
@@ -1211,9 +1214,14 @@ fn zremrangebylex(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 
 /// Pops up to `count` members from the low (or high, `max`) end of the set
 /// at `key`, which exists; raises zpopmin/zpopmax (and del when emptied).
-fn pop_members(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Vec<(Reply, f64)> {
-    let Ok(Some(z)) = ctx.write::<ZSet>(key) else {
-        return Vec::new();
+fn pop_members(
+    ctx: &mut Ctx,
+    key: &[u8],
+    max: bool,
+    count: usize,
+) -> Result<Option<Vec<(Reply, f64)>>, Reply> {
+    let Some(z) = ctx.write::<ZSet>(key)? else {
+        return Ok(None);
     };
     let len = z.len();
     let n = count.min(len);
@@ -1221,15 +1229,18 @@ fn pop_members(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Vec<(Reply
     let mut out = Vec::with_capacity(n);
     z.for_ranks(lo, hi, max, |m, s| out.push((bulk(m), s)));
     z.remove_ranks(lo, hi);
+    let emptied = z.is_empty();
     if !out.is_empty() {
         ctx.changed(
             keyspace_events::ZSET,
             if max { "zpopmax" } else { "zpopmin" },
             key,
         );
-        ctx.delete_if_empty(key);
+        if emptied {
+            ctx.delete_if_empty(key);
+        }
     }
-    out
+    Ok(Some(out))
 }
 
 fn zpop_generic(ctx: &mut Ctx, a: &mut Args, max: bool) -> CmdResult {
@@ -1242,10 +1253,13 @@ fn zpop_generic(ctx: &mut Ctx, a: &mut Args, max: bool) -> CmdResult {
         Some(c) => Some(parse_long_range(c, 0, i64::MAX, MUST_BE_POSITIVE)?),
         None => None,
     };
-    if ctx.write::<ZSet>(key)?.is_none() || count == Some(0) {
+    if count == Some(0) {
+        ctx.write::<ZSet>(key)?;
         return Ok(Reply::Array(Vec::new()));
     }
-    let popped = pop_members(ctx, key, max, count.unwrap_or(1) as usize);
+    let Some(popped) = pop_members(ctx, key, max, count.unwrap_or(1) as usize)? else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     Ok(match count {
         // Without a count: a flat member, score array in both protocols.
         None => Reply::Array(
@@ -1284,7 +1298,7 @@ fn bzpop_generic(ctx: &mut Ctx, a: &mut Args, max: bool) -> CmdResult {
     let keys = argv.get(1..n.saturating_sub(1)).unwrap_or(&[]);
     match first_nonempty(ctx, keys)? {
         Some(key) => {
-            let popped = pop_members(ctx, &key, max, 1);
+            let popped = pop_members(ctx, &key, max, 1)?.unwrap_or_default();
             let mut out = vec![Reply::Bulk(key)];
             for (m, s) in popped {
                 out.push(m);
@@ -1341,7 +1355,7 @@ fn zmpop_generic(ctx: &mut Ctx, a: &mut Args, nk: usize, blocking: bool) -> CmdR
     let keys = argv.get(nk + 1..where_idx).unwrap_or(&[]);
     match first_nonempty(ctx, keys)? {
         Some(key) => {
-            let popped = pop_members(ctx, &key, max, count);
+            let popped = pop_members(ctx, &key, max, count)?.unwrap_or_default();
             Ok(Reply::Array(vec![
                 Reply::Bulk(key),
                 Reply::Array(
