@@ -171,6 +171,7 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         .read()
         .map_err(|_| "config lock poisoned".to_string())?
         .clone();
+    shardis::server::check_port_free(&cfg_snapshot)?;
     let ready = Arc::new(Barrier::new(threads));
     runtime::run(
         node.clone(),

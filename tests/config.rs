@@ -520,3 +520,21 @@ fn timeout_closes_idle_clients() {
     let _ = idle.s.write_all(b"PING\r\n");
     assert_eq!(busy.call(&[b"PING"]), b"+PONG\r\n");
 }
+
+/// A port another server listens on stops start-up with Redis's message
+/// (the cores' SO_REUSEPORT sockets would otherwise share it silently).
+#[test]
+fn a_port_in_use_stops_start_up() {
+    let first = Server::start(&["--threads", "2"]);
+    let port = first.port.to_string();
+    let second = run(
+        BIN,
+        &["--port", &port, "--bind", "127.0.0.1", "--threads", "2"],
+    );
+    assert!(!second.ok(), "a second server started on port {port}");
+    let all = format!("{}{}", second.stdout, second.stderr);
+    assert!(all.contains("bind: Address already in use"), "{all}");
+    let mut c = first.conn();
+    let pong: String = common::query(&mut c, &["PING"]);
+    assert_eq!(pong, "PONG");
+}

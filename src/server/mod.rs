@@ -34,6 +34,31 @@ pub fn parse_bind(entry: &str) -> Option<(IpAddr, bool)> {
 }
 
 /// Binds this core's listeners (SO_REUSEPORT: every core binds the same port).
+/// Refuses a client port another process listens on already. The cores bind
+/// with SO_REUSEPORT, which would quietly share the port with another
+/// shardis; a plain bind (SO_REUSEADDR only, as std does) fails then, as
+/// Redis's does. Called once before the cores start.
+pub fn check_port_free(cfg: &crate::config::Config) -> Result<(), String> {
+    let port = cfg.port();
+    if port == 0 {
+        return Ok(());
+    }
+    for b in cfg.bind() {
+        let Some((ip, optional)) = parse_bind(&b) else {
+            continue;
+        };
+        let addr = SocketAddr::new(ip, port);
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            if e.kind() == std::io::ErrorKind::AddrInUse && !optional {
+                return Err(format!(
+                    "Could not create server TCP listening socket {addr}: bind: Address already in use"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn bind_all(core: &Core) -> Result<Vec<TcpListener>, String> {
     bind_port(core, |c| c.port())
 }
