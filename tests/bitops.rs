@@ -426,27 +426,8 @@ const TYPED: &[Case] = &[(
     ],
 )];
 
-/// Whether shardis knows every command in `names` (families still arriving
-/// from other branches are skipped until they land).
-fn shardis_has(names: &[&str]) -> bool {
-    let s = Server::start(&[]);
-    let mut c = s.conn();
-    names.iter().all(|n| {
-        let v: Vec<redis::Value> = redis::cmd("COMMAND")
-            .arg("INFO")
-            .arg(*n)
-            .query(&mut c)
-            .unwrap_or_default();
-        !matches!(v.first(), None | Some(redis::Value::Nil))
-    })
-}
-
 #[test]
 fn bitops_compat_wrongtype() {
-    if !shardis_has(&["hset"]) {
-        eprintln!("skipping: shardis has no HSET yet");
-        return;
-    }
     run_cases(TYPED);
 }
 

@@ -4,15 +4,8 @@
 mod common;
 
 use common::*;
-use redis::{Commands, RedisResult, Value};
+use redis::{Commands, Value};
 use std::time::{Duration, Instant};
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error");
-    let code = e.code().unwrap_or("").to_string();
-    let detail = e.detail().unwrap_or("").to_string();
-    format!("{code} {detail}").trim().to_string()
-}
 
 #[test]
 fn strings_and_their_errors() {

@@ -5,8 +5,8 @@
 mod common;
 
 use common::compat::*;
-use common::Server;
-use redis::{Commands, RedisResult};
+use common::{err_text, Server};
+use redis::Commands;
 use std::collections::{HashMap, HashSet};
 
 const CASES: &[Case] = &[
@@ -404,13 +404,6 @@ const CASES: &[Case] = &[
 #[test]
 fn hash_replies_match_redis() {
     run_cases(CASES);
-}
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error");
-    let code = e.code().unwrap_or("").to_string();
-    let detail = e.detail().unwrap_or("").to_string();
-    format!("{code} {detail}").trim().to_string()
 }
 
 #[test]

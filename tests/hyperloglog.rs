@@ -276,25 +276,8 @@ const TYPED: &[Case] = &[(
     ],
 )];
 
-fn shardis_has(names: &[&str]) -> bool {
-    let s = Server::start(&[]);
-    let mut c = s.conn();
-    names.iter().all(|n| {
-        let v: Vec<redis::Value> = redis::cmd("COMMAND")
-            .arg("INFO")
-            .arg(*n)
-            .query(&mut c)
-            .unwrap_or_default();
-        !matches!(v.first(), None | Some(redis::Value::Nil))
-    })
-}
-
 #[test]
 fn hyperloglog_compat_wrongtype() {
-    if !shardis_has(&["hset"]) {
-        eprintln!("skipping: shardis has no HSET yet");
-        return;
-    }
     run_cases(TYPED);
 }
 

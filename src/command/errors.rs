@@ -24,7 +24,6 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const TIMEOUT_NEG: &str = "ERR timeout is negative";
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
-pub const TIMEOUT_RANGE: &str = "ERR timeout is out of range";
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";

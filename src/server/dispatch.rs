@@ -955,9 +955,7 @@ impl Client {
     /// ready, else parks the client on its keys until one is, or until the
     /// timeout, or until the client goes away. Pipelined commands after it
     /// wait, as in Redis.
-    async fn exec_blocking(&mut self, mut req: Request, route: Route) -> Reply {
-        let id = req.id;
-        let start = ticks();
+    async fn exec_blocking(&mut self, req: Request, route: Route) -> Reply {
         let mut route = Some(route);
         let mut deadline: Option<Option<u64>> = None;
         for _ in 0..100_000 {
@@ -1003,7 +1001,6 @@ impl Client {
             };
             let parked = match started {
                 Started::Done(reply) => {
-                    let _ = (id, start);
                     return reply;
                 }
                 Started::Parked(p) => p,
@@ -1013,10 +1010,7 @@ impl Client {
             });
             match self.wait_parked(parked, until).await {
                 Waited::Served(reply) => return reply,
-                Waited::Retry => {
-                    req = req.clone();
-                    continue;
-                }
+                Waited::Retry => continue,
                 Waited::TimedOut(reply) => return reply,
                 Waited::Gone => {
                     self.close_after_reply = true;

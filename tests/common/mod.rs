@@ -457,3 +457,11 @@ pub fn query<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str])
     cmd.query(c)
         .unwrap_or_else(|e| panic!("{args:?} failed: {e:?}"))
 }
+
+/// A redis-crate error as Redis wrote it: `CODE detail`.
+pub fn err_text<T: std::fmt::Debug>(r: redis::RedisResult<T>) -> String {
+    let e = r.expect_err("expected an error");
+    let code = e.code().unwrap_or("").to_string();
+    let detail = e.detail().unwrap_or("").to_string();
+    format!("{code} {detail}").trim().to_string()
+}
