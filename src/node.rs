@@ -119,6 +119,8 @@ pub struct Tunables {
     pub slowlog_max_len: AtomicUsize,
     /// latency-monitor-threshold in nanoseconds; 0 = latency monitor off.
     pub latency_monitor_ns: AtomicU64,
+    /// cluster-allow-reads-when-down.
+    pub cluster_reads_when_down: AtomicBool,
     /// Not an option: the next SLOWLOG entry id, node-wide (entries are
     /// made on every core and merged by id).
     pub slowlog_next_id: AtomicU64,
@@ -161,6 +163,8 @@ impl Tunables {
         };
         self.slowlog_ns.store(slow_ns, r);
         self.slowlog_max_len.store(us(cfg.slowlog_max_len()), r);
+        self.cluster_reads_when_down
+            .store(cfg.cluster_allow_reads_when_down(), r);
         self.latency_monitor_ns
             .store(cfg.latency_monitor_threshold().saturating_mul(1_000_000), r);
     }

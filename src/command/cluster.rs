@@ -183,6 +183,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Enables read queries for a connection to a cluster replica node",
     ),
     CommandSpec::new(
+        "asking",
+        1,
+        FAST,
+        (0, 0, 0),
+        Handler::Conn(asking),
+    )
+    .doc(
+        "cluster",
+        "3.0.0",
+        "Sent by cluster clients after an -ASK redirect",
+    ),
+    CommandSpec::new(
         "readwrite",
         1,
         FAST | LOADING | STALE,
@@ -479,6 +491,17 @@ fn readonly(c: &mut Client, _a: Args) -> Fut<'_> {
             return Err(Reply::err(errors::CLUSTER_DISABLED));
         }
         c.info.readonly.set(true);
+        Ok(Reply::OK)
+    })
+}
+
+fn asking(c: &mut Client, _a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        if !c.core.node.cluster_enabled() {
+            return Err(Reply::err(errors::CLUSTER_DISABLED));
+        }
+        c.asking = true;
+        c.asking_fresh = true;
         Ok(Reply::OK)
     })
 }

@@ -13,6 +13,8 @@ pub const AUTH_NOPASS: &str = "ERR AUTH <password> called without any password c
 pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 pub const CLUSTERDOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 pub const CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const CLUSTERDOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
+pub const TRYAGAIN_REHASHING: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
 pub const INT_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const DB_INDEX: &str = "ERR DB index is out of range";

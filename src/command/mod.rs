@@ -74,6 +74,8 @@ pub mod flags {
     /// Keys are found by parsing the arguments (SORT's STORE ...): only
     /// shown by COMMAND INFO, routing uses the key positions.
     pub const MOVABLE_KEYS: u32 = 1 << 19;
+    /// Served on an importing slot without a prior ASKING (RESTORE-ASKING).
+    pub const ASKING: u32 = 1 << 20;
 
     /// The names COMMAND INFO prints, in Redis's order (addReplyCommandFlags).
     /// Redis hides may_replicate and sentinel on purpose, so they are absent.
@@ -89,6 +91,7 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),

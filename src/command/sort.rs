@@ -733,7 +733,8 @@ fn cluster_route(c: &Client, argv: &[Bytes], readonly: bool) -> Result<(), Reply
             }
         }
     }
-    crate::server::dispatch::cluster_check(&topo, slot)
+    let write = !readonly && store_key_pos(argv).is_some();
+    crate::server::dispatch::cluster_check(&topo, slot, write)
 }
 
 async fn sort_generic(c: &mut Client, a: Args, readonly: bool) -> CmdResult {

@@ -268,6 +268,16 @@ impl Db {
         self.table(self.slot_of(key))?.keys.get(key)
     }
 
+    /// Whether `key` exists and has not expired, without deleting or
+    /// touching anything (Redis's cluster key check).
+    pub fn is_live(&self, key: &[u8], now: u64) -> bool {
+        let slot = self.slot_of(key);
+        let Some(t) = self.table(slot) else {
+            return false;
+        };
+        t.keys.contains_key(key) && !t.is_expired(key, now)
+    }
+
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
         self.peek(key, now).is_some()
     }

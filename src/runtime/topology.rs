@@ -3,6 +3,8 @@
 //! a change builds a new snapshot and hands it to every core.
 
 use crate::cluster::slot::SLOTS;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Who serves a slot, as seen by this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,19 @@ pub struct Topology {
     pub slot_owner: Vec<SlotOwner>,
     /// `ip:port` of other nodes, for -MOVED.
     pub nodes: Vec<String>,
+    /// Slots in migration on this node (`CLUSTER SETSLOT ... MIGRATING |
+    /// IMPORTING`); empty almost always, so the data path checks
+    /// `is_empty` first.
+    pub open: HashMap<u16, OpenSlot>,
+}
+
+/// A slot being moved to or from this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenSlot {
+    /// Being moved away: keys this node lacks are asked for at `ip:port`.
+    Migrating(Arc<str>),
+    /// Being moved here: served to clients that sent ASKING.
+    Importing,
 }
 
 impl Topology {
@@ -42,6 +57,7 @@ impl Topology {
             slot_core: super::slot_table::assign_cores(&all, cores),
             slot_owner: vec![SlotOwner::Myself; SLOTS],
             nodes: Vec::new(),
+            open: HashMap::new(),
         }
     }
 
@@ -84,6 +100,19 @@ impl Topology {
                 *owner = SlotOwner::Node(idx as u16);
             }
         }
+        let open_slots = state.open_slots();
+        let mut open = HashMap::new();
+        for (&slot, id) in &open_slots.migrating {
+            if let Some(n) = state.node(id) {
+                open.insert(
+                    slot,
+                    OpenSlot::Migrating(Arc::from(format!("{}:{}", n.ip, n.port))),
+                );
+            }
+        }
+        for &slot in open_slots.importing.keys() {
+            open.insert(slot, OpenSlot::Importing);
+        }
         Topology {
             version,
             cluster_enabled: true,
@@ -92,6 +121,7 @@ impl Topology {
             slot_core: super::slot_table::assign_cores(mine, cores),
             slot_owner,
             nodes,
+            open,
         }
     }
 }

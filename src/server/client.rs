@@ -109,6 +109,11 @@ pub struct Client {
     pub subs: super::pubsub::ClientSubs,
     /// Where published messages for this client arrive (once it subscribed).
     pub sub_rx: Option<futures::channel::mpsc::UnboundedReceiver<super::pubsub::Msg>>,
+    /// ASKING was sent: the next command (or the transaction it opens) may
+    /// use a slot this node is importing.
+    pub asking: bool,
+    /// ASKING was the command just run, so `asking` survives one more.
+    pub asking_fresh: bool,
 }
 
 /// A transaction being queued.
@@ -146,6 +151,8 @@ impl Client {
             watch: None,
             subs: Default::default(),
             sub_rx: None,
+            asking: false,
+            asking_fresh: false,
         }
     }
 

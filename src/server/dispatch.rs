@@ -10,7 +10,7 @@ use crate::node::Node;
 use crate::observability::slowlog;
 use crate::protocol::{encode, Reply};
 use crate::runtime::clock::{ticks, ticks_to_ns};
-use crate::runtime::topology::SlotOwner;
+use crate::runtime::topology::{OpenSlot, SlotOwner};
 use crate::runtime::{now_ms, now_us, Core, Job, Served, Shard};
 use crate::server::client::Client;
 use bytes::Bytes;
@@ -29,6 +29,35 @@ pub struct Request {
     pub db: u16,
     /// The first key's slot when routing computed it.
     pub slot: Option<u16>,
+    /// Set when the keys' slot is migrating or importing: the core that
+    /// runs the command first checks which keys it holds.
+    pub open: Option<Box<OpenCheck>>,
+}
+
+/// The key check Redis makes for a slot in migration (`getNodeByQuery`),
+/// done on the core holding the slot, just before the command runs.
+#[derive(Clone, Debug)]
+pub struct OpenCheck {
+    pub slot: u16,
+    /// Migrating: where a client is sent for keys this node lacks (`-ASK`).
+    /// `None`: importing, the client sent ASKING.
+    pub ask: Option<Arc<str>>,
+    /// The command names several distinct keys.
+    pub multiple: bool,
+}
+
+/// How a command's keys decide its cluster fate (Redis's `getNodeByQuery`
+/// inputs beyond the slot).
+pub struct ClusterQuery {
+    /// The client sent ASKING (or the command carries the asking flag).
+    pub asking: bool,
+    pub write: bool,
+    /// Several distinct keys, all of one slot.
+    pub multiple: bool,
+    /// MIGRATE: served here whenever the slot is open.
+    pub migrate: bool,
+    /// `cluster-allow-reads-when-down`
+    pub reads_when_down: bool,
 }
 
 /// A key in a database.
@@ -37,6 +66,24 @@ type DbKey = (usize, Bytes);
 type Held = (Entry, Option<u64>);
 /// A key's final value, expiry and string encoding, written back to its core.
 type Written = (Value, Option<u64>, StrEnc);
+
+/// A route and what routing learnt on the way.
+struct Routed {
+    route: Route,
+    /// The first key's slot, when known.
+    slot: Option<u16>,
+    open: Option<Box<OpenCheck>>,
+}
+
+impl Routed {
+    fn here() -> Routed {
+        Routed {
+            route: Route::Here,
+            slot: None,
+            open: None,
+        }
+    }
+}
 
 enum Route {
     Here,
@@ -53,19 +100,104 @@ pub enum Outcome {
     Reroute(Request),
 }
 
-/// Redis's checks for a slot in cluster mode: served at all, cluster up,
-/// served here (else -MOVED). Public for connection commands that route
-/// their keys themselves (SORT).
-pub fn cluster_check(t: &crate::runtime::Topology, slot: u16) -> Result<(), Reply> {
-    match t.slot_owner.get(slot as usize) {
-        None | Some(SlotOwner::Unassigned) => Err(Reply::err(errors::CLUSTERDOWN_UNBOUND)),
-        Some(_) if !t.cluster_ok => Err(Reply::err(errors::CLUSTERDOWN)),
-        Some(SlotOwner::Node(n)) => {
-            let addr = t.nodes.get(*n as usize).map_or("", |s| s.as_str());
+/// [`cluster_route`] for connection commands that route their keys
+/// themselves (SORT): no ASKING, no key check for open slots.
+pub fn cluster_check(t: &crate::runtime::Topology, slot: u16, write: bool) -> Result<(), Reply> {
+    let q = ClusterQuery {
+        asking: false,
+        write,
+        multiple: false,
+        migrate: false,
+        reads_when_down: false,
+    };
+    cluster_route(t, slot, &q).map(|_| ())
+}
+
+/// Redis's cluster checks for keys that all hash to `slot`, in its order:
+/// slot served at all, cluster up (or reads allowed while down), open slot
+/// (the key check is left to the core: [`OpenCheck`]), served here (else
+/// `-MOVED`).
+pub fn cluster_route(
+    t: &crate::runtime::Topology,
+    slot: u16,
+    q: &ClusterQuery,
+) -> Result<Option<Box<OpenCheck>>, Reply> {
+    let owner = match t.slot_owner.get(slot as usize) {
+        None | Some(SlotOwner::Unassigned) => return Err(Reply::err(errors::CLUSTERDOWN_UNBOUND)),
+        Some(o) => *o,
+    };
+    if !t.cluster_ok {
+        if !q.reads_when_down {
+            return Err(Reply::err(errors::CLUSTERDOWN));
+        }
+        if q.write {
+            return Err(Reply::err(errors::CLUSTERDOWN_RO));
+        }
+    }
+    if !t.open.is_empty() {
+        match t.open.get(&slot) {
+            Some(OpenSlot::Migrating(addr)) if owner == SlotOwner::Myself => {
+                return Ok((!q.migrate).then(|| {
+                    Box::new(OpenCheck {
+                        slot,
+                        ask: Some(addr.clone()),
+                        multiple: q.multiple,
+                    })
+                }));
+            }
+            Some(OpenSlot::Importing) if q.migrate => return Ok(None),
+            Some(OpenSlot::Importing) if q.asking => {
+                return Ok(Some(Box::new(OpenCheck {
+                    slot,
+                    ask: None,
+                    multiple: q.multiple,
+                })));
+            }
+            _ => {}
+        }
+    }
+    match owner {
+        SlotOwner::Node(n) => {
+            let addr = t.nodes.get(n as usize).map_or("", |s| s.as_str());
             Err(Reply::err_owned(format!("MOVED {slot} {addr}")))
         }
-        Some(SlotOwner::Myself) => Ok(()),
+        _ => Ok(None),
     }
+}
+
+/// The redirection an open slot's key check gives, if any: run on the core
+/// holding the slot (keys are looked up in db 0, expired ones count as
+/// missing, nothing is touched).
+fn open_slot_refusal(shard: &Shard, req: &Request, check: &OpenCheck, now: u64) -> Option<Reply> {
+    let db = shard.dbs.first()?;
+    let (mut missing, mut existing) = (0usize, 0usize);
+    for i in req.spec.keys_of(&req.argv) {
+        let Some(key) = req.argv.get(i) else { continue };
+        if db.is_live(key, now) {
+            existing += 1;
+        } else {
+            missing += 1;
+        }
+    }
+    match &check.ask {
+        Some(addr) if missing > 0 => Some(if existing > 0 {
+            Reply::err(errors::TRYAGAIN_REHASHING)
+        } else {
+            Reply::err_owned(format!("ASK {} {addr}", check.slot))
+        }),
+        None if check.multiple && missing > 0 => Some(Reply::err(errors::TRYAGAIN_REHASHING)),
+        _ => None,
+    }
+}
+
+/// `rejected_calls` of INFO commandstats: a command refused before it ran.
+fn count_rejected(shard: &mut Shard, id: usize) {
+    let st = &mut shard.stats;
+    if st.cmd.len() <= id {
+        st.cmd
+            .resize(TABLE.all.len().max(id + 1), Default::default());
+    }
+    st.cmd[id].rejected_calls += 1;
 }
 
 /// Runs a keyed command on this core's shard, recording its statistics.
@@ -73,6 +205,12 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
     let Handler::Keyed(f) = req.spec.handler else {
         return Reply::err("ERR internal error: not a keyed command");
     };
+    if let Some(check) = &req.open {
+        if let Some(refusal) = open_slot_refusal(shard, &req, check, now) {
+            count_rejected(shard, req.id);
+            return refusal;
+        }
+    }
     let start = ticks();
     let db = req.db as usize;
     let hinted = match (req.slot, req.argv.get(req.spec.keys.first.max(0) as usize)) {
@@ -371,6 +509,22 @@ impl Client {
         Reply::err("TRYAGAIN slot is moving between cores")
     }
 
+    /// The inputs of Redis's cluster checks besides the slot.
+    fn cluster_query(&self, res: &Resolved, multiple: bool) -> ClusterQuery {
+        ClusterQuery {
+            asking: self.asking || res.spec.has(flags::ASKING),
+            write: res.spec.has(flags::WRITE),
+            multiple,
+            migrate: res.spec.name == "migrate",
+            reads_when_down: self
+                .core
+                .node
+                .tun
+                .cluster_reads_when_down
+                .load(Ordering::Relaxed),
+        }
+    }
+
     /// Where a keyed command runs, after the cluster checks.
     /// `first_slot` is the slot of `argv[1]` when the caller already hashed it.
     fn route(
@@ -378,33 +532,41 @@ impl Client {
         res: &Resolved,
         argv: &[Bytes],
         first_slot: Option<u16>,
-    ) -> Result<(Route, Option<u16>), Reply> {
+    ) -> Result<Routed, Reply> {
         let keys = res.spec.keys;
+        let here = |c: usize| {
+            if c == self.core.id {
+                Route::Here
+            } else {
+                Route::Core(c)
+            }
+        };
         // The common case, one key: no iterator, no bookkeeping.
         if keys.first > 0 && keys.first == keys.last && res.spec.find_keys.is_none() {
             let Some(key) = argv.get(keys.first as usize) else {
-                return Ok((Route::Here, None));
+                return Ok(Routed::here());
             };
             let slot = match first_slot {
                 Some(s) if keys.first == 1 => s,
                 _ => key_hash_slot(key),
             };
             return self.core.with_topology(|t| {
-                if t.cluster_enabled {
-                    cluster_check(t, slot)?;
-                }
-                let c = t.core_of(slot);
-                let route = if c == self.core.id {
-                    Route::Here
+                let open = if t.cluster_enabled {
+                    cluster_route(t, slot, &self.cluster_query(res, false))?
                 } else {
-                    Route::Core(c)
+                    None
                 };
-                Ok((route, Some(slot)))
+                Ok(Routed {
+                    route: here(t.core_of(slot)),
+                    slot: Some(slot),
+                    open,
+                })
             });
         }
         let slot = first_slot.filter(|_| keys.first == 1);
         self.core.with_topology(|t| {
-            let mut first: Option<u16> = None;
+            let mut first: Option<(u16, &Bytes)> = None;
+            let mut multiple = false;
             let mut cores: [usize; 2] = [usize::MAX; 2];
             let mut many: Option<Vec<usize>> = None;
             for i in res.spec.keys_of(argv) {
@@ -416,9 +578,14 @@ impl Client {
                             if t.slot_owner[slot as usize] == SlotOwner::Unassigned {
                                 return Err(Reply::err(errors::CLUSTERDOWN_UNBOUND));
                             }
-                            first = Some(slot);
+                            first = Some((slot, key));
                         }
-                        Some(s) if s != slot => return Err(Reply::err(errors::CROSSSLOT)),
+                        Some((s, k)) if k != key => {
+                            if s != slot {
+                                return Err(Reply::err(errors::CROSSSLOT));
+                            }
+                            multiple = true;
+                        }
                         _ => {}
                     }
                 }
@@ -432,18 +599,19 @@ impl Client {
                     }
                 }
             }
-            if let Some(slot) = first {
-                cluster_check(t, slot)?;
-            }
+            let open = match first {
+                Some((slot, _)) => cluster_route(t, slot, &self.cluster_query(res, multiple))?,
+                None => None,
+            };
             let route = match many {
                 Some(mut v) => {
                     v.sort_unstable();
                     Route::Cores(v)
                 }
-                None if cores[0] == usize::MAX || cores[0] == self.core.id => Route::Here,
-                None => Route::Core(cores[0]),
+                None if cores[0] == usize::MAX => Route::Here,
+                None => here(cores[0]),
             };
-            Ok((route, slot))
+            Ok(Routed { route, slot, open })
         })
     }
 
@@ -558,6 +726,12 @@ impl Client {
             if self.close_after_reply {
                 break;
             }
+            // ASKING holds for the command after it (or until EXEC), as
+            // Redis's resetClient clears it.
+            if self.asking && !self.asking_fresh && self.multi.is_none() {
+                self.asking = false;
+            }
+            self.asking_fresh = false;
             let res = match self.resolve(&argv) {
                 Ok(res) => res,
                 Err(e) => {
@@ -627,8 +801,8 @@ impl Client {
                         self.core.wait_unlocked().await;
                         now = now_ms();
                     }
-                    let (route, slot) = match self.route(&res, &argv, first_slots.get(i).copied()) {
-                        Ok(route) => route,
+                    let Routed { route, slot, open } = match self.route(&res, &argv, first_slots.get(i).copied()) {
+                        Ok(routed) => routed,
                         Err(e) => {
                             self.reject(res.id);
                             self.emit(&mut r, e);
@@ -642,6 +816,7 @@ impl Client {
                         argpos: res.argpos,
                         db: self.db as u16,
                         slot,
+                        open,
                     };
                     if res.spec.has(flags::BLOCKING) && !self.in_multi() {
                         self.flush(&mut r).await;
@@ -709,13 +884,7 @@ impl Client {
     }
 
     fn reject(&self, id: usize) {
-        let mut shard = self.core.shard.borrow_mut();
-        let st = &mut shard.stats;
-        if st.cmd.len() <= id {
-            st.cmd
-                .resize(TABLE.all.len().max(id + 1), Default::default());
-        }
-        st.cmd[id].rejected_calls += 1;
+        count_rejected(&mut self.core.shard.borrow_mut(), id);
     }
 
     /// Runs a command whose keys live on several cores atomically (see
@@ -1028,7 +1197,7 @@ impl Client {
             spec: req.spec,
             argpos: req.argpos,
         };
-        self.route(&res, &req.argv, None).map(|(r, _)| r)
+        self.route(&res, &req.argv, None).map(|r| r.route)
     }
 
     /// Waits for a parked command: served, woken (run it again), timed out,

@@ -205,6 +205,7 @@ impl Client {
                         argpos: res.argpos,
                         db: db as u16,
                         slot: None,
+                        open: None,
                     }));
                 }
                 _ => {
