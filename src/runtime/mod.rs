@@ -530,6 +530,25 @@ impl Core {
         G: Fn(&Rc<Core>) -> T + Send + Sync + Clone + 'static,
         T: Send + 'static,
     {
+        self.lock_and_async(cores, gather, |v| std::future::ready(f(v)))
+            .await
+    }
+
+    /// [`Core::lock_and`] whose middle step is asynchronous (MIGRATE talks to
+    /// another node while the keys' core is held, so no write slips in
+    /// between reading a key and deleting it). The cores stay reserved
+    /// until `f` finishes: keep it bounded.
+    pub async fn lock_and_async<G, T, R, F>(
+        self: &Rc<Core>,
+        cores: &[usize],
+        gather: G,
+        f: impl FnOnce(Vec<T>) -> F,
+    ) -> R
+    where
+        G: Fn(&Rc<Core>) -> T + Send + Sync + Clone + 'static,
+        T: Send + 'static,
+        F: Future<Output = (Vec<Option<Job>>, R)>,
+    {
         let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
         let mut gathered = Vec::with_capacity(cores.len());
         for &c in cores {
@@ -539,12 +558,10 @@ impl Core {
                 gathered.push(gather(self));
             } else {
                 let g = gather.clone();
-                let me = self.id;
                 let r = self
                     .run_on_token(c, None, move |core| {
                         core.lock.set(Some(token));
                         core.stats.borrow_mut().forwarded_in += 1;
-                        let _ = me;
                         g(core)
                     })
                     .await;
@@ -553,12 +570,12 @@ impl Core {
                     None => {
                         // Target core gone (shutting down): release what we hold.
                         self.release_all(cores, token, Vec::new());
-                        return f(Vec::new()).1;
+                        return f(Vec::new()).await.1;
                     }
                 }
             }
         }
-        let (finish, out) = f(gathered);
+        let (finish, out) = f(gathered).await;
         self.release_all(cores, token, finish);
         out
     }

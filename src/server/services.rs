@@ -29,14 +29,48 @@ pub fn nodes_conf_path(node: &Node) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The ports this node announces: `cluster-announce-port` /
+/// `cluster-announce-bus-port` when set, else the client port and the bus
+/// port (`cluster-port`, or client port + 10000), as Redis's
+/// clusterUpdateMyselfAnnouncedPorts.
+pub fn announced_ports(cfg: &crate::config::Config) -> (u16, u16) {
+    let port = match cfg.cluster_announce_port() {
+        0 => cfg.port(),
+        p => p,
+    };
+    let cport = match cfg.cluster_announce_bus_port() {
+        0 => bus_port(cfg),
+        p => p,
+    };
+    (port, cport)
+}
+
+/// The bus port this node listens on: `cluster-port`, or the client port +
+/// 10000.
+pub fn bus_port(cfg: &crate::config::Config) -> u16 {
+    match cfg.cluster_port() {
+        0 => crate::cluster::bus_port_for(cfg.port()).unwrap_or(0),
+        p => p,
+    }
+}
+
+/// Applies the options that shape this node's own entry (ports, announced
+/// ip and hostname, timeouts) to `state`.
+pub fn apply_cluster_options(state: &mut ClusterState, cfg: &crate::config::Config) {
+    let (port, cport) = announced_ports(cfg);
+    state.set_my_ports(port, cport);
+    if let Some(ip) = cfg.cluster_announce_ip() {
+        state.set_my_ip(&String::from_utf8_lossy(ip));
+    }
+    let hostname = cfg.cluster_announce_hostname().unwrap_or_default();
+    state.set_my_hostname(&String::from_utf8_lossy(hostname));
+    state.node_timeout_ms = cfg.cluster_node_timeout();
+    state.require_full_coverage = cfg.cluster_require_full_coverage();
+}
+
 /// Loads the node's identity from nodes.conf, or creates a new one and saves it.
-pub fn load_cluster_state(
-    path: &Path,
-    port: u16,
-    node_timeout_ms: u64,
-    require_full_coverage: bool,
-) -> Result<ClusterState, String> {
-    let cport = crate::cluster::bus_port_for(port).unwrap_or(port);
+pub fn load_cluster_state(path: &Path, cfg: &crate::config::Config) -> Result<ClusterState, String> {
+    let (port, cport) = announced_ports(cfg);
     let mut state = match nodes_conf::load(path).map_err(|e| e.to_string())? {
         Some(conf) => ClusterState::from_conf(conf)
             .map_err(|e| format!("corrupted cluster config file \"{}\": {e}", path.display()))?,
@@ -46,9 +80,7 @@ pub fn load_cluster_state(
             s
         }
     };
-    state.set_my_ports(port, cport);
-    state.node_timeout_ms = node_timeout_ms;
-    state.require_full_coverage = require_full_coverage;
+    apply_cluster_options(&mut state, cfg);
     state.update_state(now_ms());
     let _ = state.take_todo();
     nodes_conf::save_atomic(path, &state.nodes_conf_text()).map_err(|e| {
