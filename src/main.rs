@@ -147,8 +147,13 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         cluster_enabled: cfg.cluster_enabled(),
         pubsub_counts: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         active_expire: AtomicBool::new(true),
+        aof: Default::default(),
         config: RwLock::new(cfg),
     });
+    if node.config.read().is_ok_and(|c| c.appendonly()) {
+        // Clients get -LOADING until the AOF is loaded (server::aof::startup).
+        node.aof.set_loading(true);
+    }
     runtime::clock::calibrate(std::time::Duration::from_millis(10));
     if node
         .config
@@ -161,6 +166,10 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     }
     shardis::observability::install_signal_handlers();
+    // A write past RLIMIT_FSIZE fails with EFBIG (reported as an AOF write
+    // error) instead of killing the process.
+    // SAFETY: setting a signal's disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let cfg_snapshot = node
         .config
         .read()

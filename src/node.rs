@@ -42,6 +42,8 @@ pub struct Node {
     pub pubsub_counts: Box<[AtomicUsize]>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: AtomicBool,
+    /// The append-only file's node-wide state.
+    pub aof: crate::server::aof::AofShared,
 }
 
 impl Node {
@@ -167,5 +169,36 @@ impl Tunables {
             .store(cfg.cluster_allow_reads_when_down(), r);
         self.latency_monitor_ns
             .store(cfg.latency_monitor_threshold().saturating_mul(1_000_000), r);
+    }
+}
+
+/// A node for unit tests: default config, `threads` cores.
+#[cfg(test)]
+pub fn tests_node() -> Node {
+    let cfg = Config::default();
+    Node {
+        threads: 1,
+        spin_before_park_us: 0,
+        tun: Tunables::from_config(&cfg),
+        config: RwLock::new(cfg),
+        config_file: None,
+        executable: String::new(),
+        started: Instant::now(),
+        start_unix_ms: 0,
+        run_id: String::new(),
+        tcp_port: 0,
+        cpus: Vec::new(),
+        next_client_id: AtomicU64::new(1),
+        connected_clients: AtomicUsize::new(0),
+        total_connections: AtomicU64::new(0),
+        rejected_connections: AtomicU64::new(0),
+        monitors: Mutex::new(Vec::new()),
+        monitor_count: AtomicUsize::new(0),
+        cluster: Mutex::new(None),
+        shutting_down: AtomicBool::new(false),
+        cluster_enabled: false,
+        pubsub_counts: Box::new([AtomicUsize::new(0)]),
+        active_expire: AtomicBool::new(true),
+        aof: Default::default(),
     }
 }

@@ -494,6 +494,8 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let s = ld::format_human(new);
     h.set(&field, s.as_bytes(), &limits);
     ctx.changed(ev::HASH, "hincrbyfloat", &key);
+    // The result, as Redis: HSET key field value.
+    ctx.propagate_as(&[b"HSET".as_slice(), &key, &field, s.as_bytes()]);
     Ok(Reply::Bulk(Bytes::from(s)))
 }
 
@@ -646,6 +648,7 @@ pub(crate) mod testkit {
                 cluster_enabled: false,
                 pubsub_counts: Box::new([]),
                 active_expire: AtomicBool::new(true),
+                aof: Default::default(),
             };
             Kit {
                 shard: Shard::new(16),

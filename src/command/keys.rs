@@ -10,6 +10,7 @@ use crate::keyspace::glob::glob_match;
 use crate::keyspace::Ttl;
 use crate::protocol::Reply;
 use crate::runtime::{now_ms, Core, Job};
+use crate::server::aof;
 use crate::server::client::Client;
 use bytes::Bytes;
 use std::rc::Rc;
@@ -226,9 +227,20 @@ fn expire_generic(ctx: &mut Ctx, a: &mut Args, unit: Unit, absolute: bool, cmd: 
     if when <= now as i64 {
         ctx.db().remove(&key, now);
         ctx.changed(GENERIC, "del", &key);
+        let del = ctx.expire_del_cmd();
+        ctx.propagate_as(&[del, &key]);
     } else {
         ctx.db().set_expire(&key, when as u64, now);
         ctx.changed(GENERIC, "expire", &key);
+        if ctx.propagating() {
+            // PEXPIREAT with the absolute time, options kept (as Redis).
+            let at = super::propagate::ms_arg(when as u64);
+            let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", &key, &at];
+            let all = a.argv();
+            argv.extend(all.iter().skip(3).map(|b| &b[..]));
+            let argv: Vec<Vec<u8>> = argv.into_iter().map(<[u8]>::to_vec).collect();
+            ctx.propagate_as(&argv);
+        }
     }
     Ok(Reply::Int(1))
 }
@@ -693,12 +705,15 @@ fn flushdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, C
     Box::pin(async move {
         flush_opts(&mut a)?;
         let db = c.db;
+        let barrier = c.core.node.aof.next_barrier();
         on_all_cores_atomically(&c.core, move |core| {
             let mut shard = core.shard.borrow_mut();
+            aof::log_node_wide(&mut shard, core.id, barrier, db, &[b"FLUSHDB"]);
             shard.touch_watched_in_db(db, None);
             shard.dbs[db].clear();
         })
         .await;
+        aof::durable_everywhere(&c.core).await;
         Ok(Reply::OK)
     })
 }
@@ -706,14 +721,17 @@ fn flushdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, C
 fn flushall(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, CmdResult> {
     Box::pin(async move {
         flush_opts(&mut a)?;
-        on_all_cores_atomically(&c.core, |core| {
+        let barrier = c.core.node.aof.next_barrier();
+        on_all_cores_atomically(&c.core, move |core| {
             let mut shard = core.shard.borrow_mut();
+            aof::log_node_wide(&mut shard, core.id, barrier, 0, &[b"FLUSHALL"]);
             for db in 0..shard.dbs.len() {
                 shard.touch_watched_in_db(db, None);
                 shard.dbs[db].clear();
             }
         })
         .await;
+        aof::durable_everywhere(&c.core).await;
         Ok(Reply::OK)
     })
 }
@@ -733,13 +751,18 @@ fn swapdb(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, Cm
             return Err(Reply::err(errors::DB_INDEX));
         }
         let (x, y) = (x as usize, y as usize);
+        let barrier = c.core.node.aof.next_barrier();
+        let (xs, ys) = (x.to_string(), y.to_string());
         on_all_cores_atomically(&c.core, move |core| {
             let mut shard = core.shard.borrow_mut();
+            let argv: [&[u8]; 3] = [b"SWAPDB", xs.as_bytes(), ys.as_bytes()];
+            aof::log_node_wide(&mut shard, core.id, barrier, 0, &argv);
             shard.touch_watched_in_db(x, Some(y));
             shard.touch_watched_in_db(y, Some(x));
             shard.dbs.swap(x, y);
         })
         .await;
+        aof::durable_everywhere(&c.core).await;
         Ok(Reply::OK)
     })
 }

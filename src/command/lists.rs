@@ -262,6 +262,14 @@ fn pop_event(end: End) -> &'static str {
     }
 }
 
+/// The pop a blocking or multi-key pop is propagated as.
+fn pop_cmd(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
 fn push_event(end: End) -> &'static str {
     match end {
         End::Head => "lpush",
@@ -346,6 +354,9 @@ fn pop_range_with_key(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Cmd
     let items = pop_range(list, end, count);
     let n = items.len();
     elements_removed(ctx, key, end, n);
+    // LMPOP/BLMPOP go as [LR]POP key count, as Redis.
+    let n_arg = itoa::Buffer::new().format(n).as_bytes().to_vec();
+    ctx.propagate_as(&[pop_cmd(end), key, &n_arg]);
     Ok(Reply::Array(vec![
         Reply::Bulk(key.clone()),
         Reply::Array(items),
@@ -769,6 +780,8 @@ fn bpop(ctx: &mut Ctx, a: &mut Args, end: End) -> CmdResult {
         return Ok(Reply::NilArray);
     };
     elements_removed(ctx, &key, end, 1);
+    // Propagated as the non-blocking pop (served now or later).
+    ctx.propagate_as(&[pop_cmd(end), &key]);
     Ok(Reply::Array(vec![Reply::Bulk(key), val]))
 }
 
@@ -790,7 +803,18 @@ fn blmove_generic(
     timeout: u64,
 ) -> CmdResult {
     if ctx.write::<List>(&src)?.is_some_and(|l| !l.is_empty()) {
-        return lmove_generic(ctx, &src, &dst, from, to);
+        let r = lmove_generic(ctx, &src, &dst, from, to)?;
+        // Propagated as LMOVE (BRPOPLPUSH too: the same move).
+        let side = |e: End| -> &'static [u8] {
+            match e {
+                End::Head => b"LEFT",
+                End::Tail => b"RIGHT",
+            }
+        };
+        if !matches!(r, Reply::Nil) {
+            ctx.propagate_as(&[b"LMOVE".as_slice(), &src, &dst, side(from), side(to)]);
+        }
+        return Ok(r);
     }
     // Where it may not block (MULTI) Redis answers a null bulk, but a
     // timeout is a null array (replyToBlockedClientTimedOut).

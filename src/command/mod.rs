@@ -17,6 +17,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod memory;
+pub mod propagate;
 pub mod pubsub;
 pub mod server;
 pub mod sets;

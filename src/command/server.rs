@@ -168,17 +168,44 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
             .chunks_exact(2)
             .map(|p| (p[0].as_ref(), p[1].as_ref()))
             .collect();
-        let node = &c.core.node;
-        let mut cfg = node
-            .config
-            .write()
-            .map_err(|_| Reply::err("ERR config unavailable"))?;
-        let ctx = crate::config::SetContext {
-            client_is_local: c.is_local,
-            loading: false,
+        let node = c.core.node.clone();
+        let changed = {
+            let mut cfg = node
+                .config
+                .write()
+                .map_err(|_| Reply::err("ERR config unavailable"))?;
+            let ctx = crate::config::SetContext {
+                client_is_local: c.is_local,
+                loading: node.aof.loading(),
+            };
+            let changed = cfg.config_set_with(&pairs, ctx).map_err(Reply::err_owned)?;
+            node.tun.refresh(&cfg);
+            changed
         };
-        cfg.config_set_with(&pairs, ctx).map_err(Reply::err_owned)?;
-        node.tun.refresh(&cfg);
+        let has = |n: &str| changed.iter().any(|c| *c == n);
+        if has("appendonly") {
+            let on = node.config.read().is_ok_and(|cfg| cfg.appendonly());
+            if on {
+                if let Err(e) = crate::server::aof::turn_on(&c.core).await {
+                    tracing::warn!("Unable to turn on AOF: {}", e);
+                    if let Ok(mut cfg) = node.config.write() {
+                        let ctx = crate::config::SetContext {
+                            client_is_local: true,
+                            loading: false,
+                        };
+                        let _ = cfg.config_set_with(&[(b"appendonly", b"no")], ctx);
+                    }
+                    return Err(Reply::err(
+                        "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
+                    ));
+                }
+            } else {
+                crate::server::aof::turn_off(&c.core).await;
+            }
+        }
+        if has("appendfsync") || has("lazyfree-lazy-expire") || has("lazyfree-lazy-server-del") {
+            crate::server::aof::apply_config(&c.core).await;
+        }
         Ok(Reply::OK)
     })
 }

@@ -329,12 +329,15 @@ fn spop(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     };
     ctx.changed(ev::SET, "spop", &key);
     ctx.delete_if_empty(&key);
+    // The member taken, not the random choice: SREM key member.
+    ctx.propagate_as(&[b"SREM".as_slice(), &key, m.as_bytes()]);
     Ok(bulk(&m))
 }
 
 fn spop_count(ctx: &mut Ctx, key: Bytes, a: &mut Args) -> CmdResult {
     let count = parse_non_negative(a.next_slice()?, NOT_POSITIVE)?;
     let limits = ctx.limits();
+    let propagating = ctx.propagating();
     let Some(s) = ctx.write::<Set>(&key)? else {
         return Ok(Reply::Set(Vec::new()));
     };
@@ -343,6 +346,8 @@ fn spop_count(ctx: &mut Ctx, key: Bytes, a: &mut Args) -> CmdResult {
     }
     let size = s.len() as u64;
     let mut rng = rand::rng();
+    // The members that went, for SREM (CASE 2 and 3).
+    let mut gone: Vec<Vec<u8>> = Vec::new();
     let reply = if count >= size {
         // CASE 1: the whole set, as SUNION of it would list it; the key goes.
         let mut all = Set::new();
@@ -355,6 +360,8 @@ fn spop_count(ctx: &mut Ctx, key: Bytes, a: &mut Args) -> CmdResult {
         let now = ctx.now;
         ctx.db().remove(&key, now);
         ctx.notify(ev::GENERIC, "del", &key);
+        let del = ctx.server_del_cmd();
+        ctx.propagate_as(&[del, &key]);
         return Ok(Reply::Set(items));
     } else if (size - count) * SPOP_MOVE_STRATEGY_MUL > count {
         // CASE 2: few go: pick and remove them one by one.
@@ -363,6 +370,9 @@ fn spop_count(ctx: &mut Ctx, key: Bytes, a: &mut Args) -> CmdResult {
             let i = random_below(&mut rng, s.len());
             if let Some(m) = s.take_index(i) {
                 out.push(bulk(&m));
+                if propagating {
+                    gone.push(m.as_bytes().to_vec());
+                }
             }
         }
         out
@@ -377,11 +387,23 @@ fn spop_count(ctx: &mut Ctx, key: Bytes, a: &mut Args) -> CmdResult {
             }
         }
         let out = s.iter().map(member_reply).collect();
+        if propagating {
+            gone = s.iter().map(|m| m.to_vec()).collect();
+        }
         *s = stay;
         out
     };
     ctx.changed(ev::SET, "spop", &key);
     ctx.shard.dirty += count.saturating_sub(1);
+    // SREM of the members that went, 1024 per command (Redis's
+    // SPOP_MOVE_STRATEGY batch).
+    for chunk in gone.chunks(1024) {
+        let mut argv: Vec<&[u8]> = Vec::with_capacity(chunk.len() + 2);
+        argv.push(b"SREM");
+        argv.push(&key);
+        argv.extend(chunk.iter().map(|m| &m[..]));
+        ctx.propagate_as(&argv);
+    }
     Ok(Reply::Set(reply))
 }
 

@@ -690,6 +690,7 @@ fn store_job(db: usize, dest: Bytes, items: Vec<Bytes>) -> Job {
         let now = now_ms();
         let node = core.node.clone();
         let mut shard = core.shard.borrow_mut();
+        let dirty = shard.dirty;
         let mut ctx = Ctx {
             shard: &mut shard,
             db,
@@ -697,6 +698,9 @@ fn store_job(db: usize, dest: Bytes, items: Vec<Bytes>) -> Job {
             node: &node,
         };
         let n = items.len() as u64;
+        // Propagated as the destination's new value (the sort read keys
+        // of other cores), as one unit.
+        ctx.shard.propagate_unit_begin();
         if n > 0 {
             let limits = ctx.limits();
             let list = list_from(items, &limits);
@@ -708,6 +712,10 @@ fn store_job(db: usize, dest: Bytes, items: Vec<Bytes>) -> Job {
         } else if ctx.db().remove(&dest, now).is_some() {
             ctx.changed(keyspace_events::GENERIC, "del", &dest);
         }
+        if ctx.shard.dirty != dirty {
+            ctx.shard.propagate_key(db, &dest);
+        }
+        ctx.shard.propagate_unit_end();
     })
 }
 
@@ -778,7 +786,12 @@ async fn sort_generic(c: &mut Client, a: Args, readonly: bool) -> CmdResult {
             })
             .await;
         match round {
-            Round::Done(r) => return r,
+            Round::Done(r) => {
+                if opts.store.is_some() {
+                    crate::server::aof::durable_everywhere(&c.core).await;
+                }
+                return r;
+            }
             Round::Again(elems) => guess = elems,
         }
         // The destination or the key may have moved between cores (a

@@ -337,6 +337,16 @@ fn set(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     if let Ttl::At(_) = ttl {
         ctx.notify(GENERIC, "expire", &key);
     }
+    // Propagated with an absolute expiry and without GET/NX/XX, as Redis
+    // (SET key value PXAT ms).
+    match ttl {
+        Ttl::At(at) => {
+            let at = crate::command::propagate::ms_arg(at);
+            ctx.propagate_as(&[b"SET".as_slice(), &key, &val, b"PXAT", &at]);
+        }
+        Ttl::Keep => ctx.propagate_as(&[b"SET".as_slice(), &key, &val, b"KEEPTTL"]),
+        Ttl::Clear => ctx.propagate_as(&[b"SET".as_slice(), &key, &val]),
+    }
     Ok(if get_old {
         old.unwrap_or(Reply::Nil)
     } else {
@@ -365,6 +375,8 @@ fn setex_common(ctx: &mut Ctx, a: &mut Args, unit: &str, cmd: &str) -> CmdResult
     ctx.db().set(&key, Value::str(&val), Ttl::At(at), now);
     ctx.changed(STRING, "set", &key);
     ctx.notify(GENERIC, "expire", &key);
+    let at = crate::command::propagate::ms_arg(at);
+    ctx.propagate_as(&[b"SET".as_slice(), &key, &val, b"PXAT", &at]);
     Ok(Reply::OK)
 }
 
@@ -393,6 +405,7 @@ fn getdel(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         let now = ctx.now;
         ctx.db().remove(&key, now);
         ctx.changed(GENERIC, "del", &key);
+        ctx.propagate_as(&[b"DEL".as_slice(), &key]);
     }
     Ok(old.unwrap_or(Reply::Nil))
 }
@@ -404,17 +417,23 @@ fn getex(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
     let Some(val) = get_str(ctx, &key)?.map(|s| bulk(s)) else {
         return Ok(Reply::Nil);
     };
+    // Propagated as DEL (UNLINK) / PEXPIREAT / PERSIST, as Redis.
     match exp {
         ExpireOpt::At(at) if at <= now => {
             ctx.db().remove(&key, now);
             ctx.changed(GENERIC, "del", &key);
+            let del = ctx.expire_del_cmd();
+            ctx.propagate_as(&[del, &key]);
         }
         ExpireOpt::At(at) => {
             ctx.db().set_expire(&key, at, now);
             ctx.changed(GENERIC, "expire", &key);
+            let at = crate::command::propagate::ms_arg(at);
+            ctx.propagate_as(&[b"PEXPIREAT".as_slice(), &key, &at]);
         }
         ExpireOpt::Persist if ctx.db().persist(&key, now) => {
             ctx.changed(GENERIC, "persist", &key);
+            ctx.propagate_as(&[b"PERSIST".as_slice(), &key]);
         }
         _ => {}
     }
@@ -557,6 +576,9 @@ fn incrbyfloat(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
         StrEnc::Embstr,
     );
     ctx.changed(STRING, "incrbyfloat", &key);
+    // The result, not the increment: float formatting may differ where
+    // it is replayed (Redis propagates SET ... KEEPTTL too).
+    ctx.propagate_as(&[b"SET".as_slice(), &key, s.as_bytes(), b"KEEPTTL"]);
     Ok(Reply::Bulk(Bytes::from(s)))
 }
 

@@ -1299,6 +1299,8 @@ fn bzpop_generic(ctx: &mut Ctx, a: &mut Args, max: bool) -> CmdResult {
     match first_nonempty(ctx, keys)? {
         Some(key) => {
             let popped = pop_members(ctx, &key, max, 1)?.unwrap_or_default();
+            let cmd: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            ctx.propagate_as(&[cmd, &key]);
             let mut out = vec![Reply::Bulk(key)];
             for (m, s) in popped {
                 out.push(m);
@@ -1356,6 +1358,10 @@ fn zmpop_generic(ctx: &mut Ctx, a: &mut Args, nk: usize, blocking: bool) -> CmdR
     match first_nonempty(ctx, keys)? {
         Some(key) => {
             let popped = pop_members(ctx, &key, max, count)?.unwrap_or_default();
+            // ZMPOP/BZMPOP go as ZPOPMIN/ZPOPMAX key count, as Redis.
+            let cmd: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
+            ctx.propagate_as(&[cmd, &key, &n]);
             Ok(Reply::Array(vec![
                 Reply::Bulk(key),
                 Reply::Array(

@@ -121,6 +121,8 @@ pub struct Db {
     /// Keys deleted because their TTL passed, since the shard last looked
     /// (WATCH invalidation and `expired` keyspace events).
     pub expired_log: Vec<CBytes>,
+    /// How many keys of `expired_log` were propagated (as DEL) already.
+    pub expired_propagated: usize,
 }
 
 impl Default for Db {
@@ -150,6 +152,7 @@ impl Db {
             hint: std::cell::Cell::new((0, 0, 0)),
             stats: DbStats::default(),
             expired_log: Vec::new(),
+            expired_propagated: 0,
         }
     }
 
@@ -514,6 +517,7 @@ impl Db {
                 for k in expired {
                     self.remove_in(slot, &k);
                     self.stats.expired_keys += 1;
+                    self.expired_log.push(k);
                 }
                 if next > 0 {
                     return Some((slot, next));

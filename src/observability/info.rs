@@ -36,6 +36,8 @@ pub struct CoreReport {
     pub mem: memory::CoreMemory,
     /// Latency histograms by command id; gathered only for latencystats.
     pub latency: Vec<(usize, super::latency::Hist)>,
+    /// The core's append-only file.
+    pub aof: crate::server::aof::CoreFigures,
 }
 
 pub fn report(core: &Rc<Core>) -> CoreReport {
@@ -80,6 +82,7 @@ pub fn report(core: &Rc<Core>) -> CoreReport {
         ops_per_sec: stats.ops.per_sec(),
         mem: memory::CoreMemory::of_core(core),
         latency: Vec::new(),
+        aof: crate::server::aof::figures(core),
     }
 }
 
@@ -240,9 +243,12 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
             "persistence" => {
                 let _ = write!(
                     o,
-                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                    "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n",
+                    node.aof.loading() as u8,
                     node.start_unix_ms / 1000
                 );
+                let figs: Vec<_> = reports.iter().map(|r| r.aof).collect();
+                crate::server::aof::info_lines(node, &figs, &mut o);
             }
             "stats" => {
                 let hits: u64 = reports.iter().map(|r| r.hits).sum();
@@ -367,9 +373,9 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
                     let cpu = r.cpu.map_or("-1".to_string(), |c| c.to_string());
                     let _ = write!(
                         o,
-                        "shard{}:cpu={},slots={},keys={},commands={},connections={},forwarded_out={},forwarded_in={},keyspace_overhead={}\r\n",
+                        "shard{}:cpu={},slots={},keys={},commands={},connections={},forwarded_out={},forwarded_in={},keyspace_overhead={},aof_size={},aof_writes={},aof_fsyncs={}\r\n",
                         r.id, cpu, r.slots, keys, r.commands, r.connections, r.forwarded_out, r.forwarded_in,
-                        r.mem.keyspace_overhead()
+                        r.mem.keyspace_overhead(), r.aof.size, r.aof.writes, r.aof.fsyncs
                     );
                 }
             }

@@ -13,6 +13,7 @@
 //! makes deadlock impossible.
 
 pub mod clock;
+pub mod file;
 pub mod slot_table;
 pub mod topology;
 
@@ -127,6 +128,8 @@ pub struct Shard {
     /// A temporary copy that multi-core commands run on (its statistics are
     /// dropped): latency histograms and the slowlog skip it.
     pub is_copy: bool,
+    /// What this core changed, as commands (AOF, later replication).
+    pub propagate: crate::command::propagate::Propagation,
 }
 
 /// A client blocked on keys of this core.
@@ -200,6 +203,7 @@ impl Shard {
             slowlog: Default::default(),
             latency_events: Default::default(),
             is_copy: false,
+            propagate: Default::default(),
         }
     }
 
@@ -211,6 +215,11 @@ impl Shard {
 
     /// Invalidates the transactions watching `key` (signalModifiedKey).
     pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if self.is_copy {
+            // A multi-core command's copy: these keys get written back
+            // and propagated.
+            self.propagate.changed.push((db, Bytes::copy_from_slice(key)));
+        }
         if self.watched.is_empty() {
             return;
         }
@@ -339,10 +348,12 @@ impl Shard {
     pub fn drain_expired(&mut self, notify: u32) {
         use crate::config::keyspace_events::{EXPIRED, KEYEVENT, KEYSPACE};
         let events = notify & EXPIRED != 0 && notify & (KEYSPACE | KEYEVENT) != 0;
+        self.propagate_expired();
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
             }
+            self.dbs[db].expired_propagated = 0;
             let log = std::mem::take(&mut self.dbs[db].expired_log);
             for k in log {
                 self.touch_watched(db, &k);
@@ -386,6 +397,102 @@ pub struct Core {
     pub clients: RefCell<crate::server::client::Registry>,
     /// Subscriptions of this core's clients.
     pub pubsub: RefCell<crate::server::pubsub::Registry>,
+    /// How far this core's propagated commands are written and fsynced;
+    /// replies wait on it when the AOF asks (see `Durable`).
+    pub durable: Durable,
+    /// This core's append-only file.
+    pub aof: RefCell<crate::server::aof::CoreAof>,
+}
+
+/// What a reply waits for before it leaves, when the AOF is on: Redis
+/// writes the AOF before answering (every policy), and with `appendfsync
+/// always` fsyncs it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitFor {
+    /// Nothing (no AOF).
+    #[default]
+    Nothing,
+    /// The bytes written to the file (everysec, no).
+    Written,
+    /// The bytes fsynced (always).
+    Synced,
+}
+
+/// Group commit: how far this core's propagation stream is written and
+/// fsynced, and the tasks waiting for it. A reply waits until everything
+/// the core had propagated when the reply was ready is written (or synced):
+/// the writer takes all that accumulated meanwhile in one write and one
+/// fsync, so pipelined and forwarded commands share them.
+#[derive(Default)]
+pub struct Durable {
+    mode: Cell<WaitFor>,
+    written: Cell<u64>,
+    synced: Cell<u64>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Durable {
+    pub fn mode(&self) -> WaitFor {
+        self.mode.get()
+    }
+
+    pub fn set_mode(&self, m: WaitFor) {
+        self.mode.set(m);
+        self.wake();
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written.get()
+    }
+
+    pub fn synced(&self) -> u64 {
+        self.synced.get()
+    }
+
+    /// The writer reports progress (stream offsets).
+    pub fn progress(&self, written: u64, synced: u64) {
+        self.written.set(written);
+        self.synced.set(synced);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        let ws = std::mem::take(&mut *self.waiters.borrow_mut());
+        for w in ws {
+            w.wake();
+        }
+    }
+
+    /// Whether stream offset `target` is as durable as the mode asks.
+    pub fn reached(&self, target: u64) -> bool {
+        match self.mode.get() {
+            WaitFor::Nothing => true,
+            WaitFor::Written => self.written.get() >= target,
+            WaitFor::Synced => self.synced.get() >= target,
+        }
+    }
+}
+
+/// Waits until `target` is durable on `core`.
+struct DurableWait<'a> {
+    core: &'a Core,
+    target: u64,
+}
+
+impl Future for DurableWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.core.durable.reached(self.target) {
+            Poll::Ready(())
+        } else {
+            self.core
+                .durable
+                .waiters
+                .borrow_mut()
+                .push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
 }
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
@@ -428,13 +535,62 @@ impl Core {
         }
     }
 
-    /// Runs `f` on `core` and returns its result.
+    /// Runs `f` on `core` and returns its result, once what that core had
+    /// propagated by then is durable (see `Durable`).
     pub fn run_on<T, F>(&self, core: usize, f: F) -> impl Future<Output = Option<T>>
     where
         T: Send + 'static,
         F: FnOnce(&Rc<Core>) -> T + Send + 'static,
     {
-        self.run_on_token(core, None, f)
+        let (tx, rx) = oneshot::channel();
+        self.post(
+            core,
+            None,
+            Box::new(move |c| {
+                let v = f(c);
+                c.when_durable(move || {
+                    let _ = tx.send(v);
+                });
+            }),
+        );
+        async move { rx.await.ok() }
+    }
+
+    /// Offset of the end of this core's propagation stream.
+    pub fn produced(&self) -> u64 {
+        self.shard
+            .try_borrow()
+            .map_or(0, |s| s.propagate.end_offset())
+    }
+
+    /// Calls `f` once everything this core has propagated so far is
+    /// durable: at once when it is (or nothing waits), else from a task.
+    pub fn when_durable(self: &Rc<Self>, f: impl FnOnce() + 'static) {
+        if self.durable.mode() == WaitFor::Nothing {
+            return f();
+        }
+        let target = self.produced();
+        if self.durable.reached(target) {
+            return f();
+        }
+        let c = self.clone();
+        spawn(async move {
+            DurableWait {
+                core: &c,
+                target,
+            }
+            .await;
+            f();
+        });
+    }
+
+    /// Waits until everything this core has propagated so far is durable.
+    pub async fn durable_now(&self) {
+        if self.durable.mode() == WaitFor::Nothing {
+            return;
+        }
+        let target = self.produced();
+        DurableWait { core: self, target }.await
     }
 
     fn run_on_token<T, F>(
@@ -736,6 +892,8 @@ pub fn run(
                 stats: RefCell::new(CoreStats::default()),
                 clients: RefCell::new(Default::default()),
                 pubsub: RefCell::new(Default::default()),
+                durable: Durable::default(),
+                aof: RefCell::new(Default::default()),
             });
             let main = main.clone();
             async move {

@@ -223,6 +223,9 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
         _ => false,
     };
     let mut args = Args::new(req.argv, req.argpos);
+    // Propagation (AOF): what the command changed, as commands.
+    let dirty = shard.dirty;
+    shard.propagate_begin();
     let mut ctx = Ctx {
         shard,
         db: req.db as usize,
@@ -230,6 +233,7 @@ pub fn exec_keyed(shard: &mut Shard, req: Request, now: u64, node: &Node) -> Rep
         node,
     };
     let reply = f(&mut ctx, &mut args).unwrap_or_else(|e| e);
+    shard.propagate_end(db, args.argv(), shard.dirty != dirty);
     if hinted {
         if let Some(d) = shard.dbs.get(db) {
             d.clear_slot_hint();
@@ -410,7 +414,11 @@ impl Client {
                     core,
                     None,
                     Box::new(move |c| {
-                        let _ = tx.send(exec_batch(c, reqs));
+                        let out = exec_batch(c, reqs);
+                        // Answered once this core's AOF holds the writes.
+                        c.when_durable(move || {
+                            let _ = tx.send(out);
+                        });
                     }),
                 );
                 waits.push((rx, idx));
@@ -484,7 +492,10 @@ impl Client {
                     target,
                     None,
                     Box::new(move |c| {
-                        let _ = tx.send(exec_batch(c, vec![req]));
+                        let out = exec_batch(c, vec![req]);
+                        c.when_durable(move || {
+                            let _ = tx.send(out);
+                        });
                     }),
                 );
                 let Ok((mut outcomes, slow)) = rx.await else {
@@ -745,6 +756,18 @@ impl Client {
                 self.emit(&mut r, Reply::err(errors::NOAUTH));
                 continue;
             }
+            // -MISCONF while the AOF cannot be written, -LOADING while it loads.
+            let queued_write = || {
+                self.multi
+                    .as_ref()
+                    .is_some_and(|m| m.queued.iter().any(|(q, _)| q.spec.has(flags::WRITE)))
+            };
+            if let Some(e) = super::aof::refuse(&self.core.node, res.spec, queued_write) {
+                self.flag_multi();
+                self.reject(res.id);
+                self.emit(&mut r, e);
+                continue;
+            }
             if self.multi.is_some() {
                 if res.spec.has(flags::NO_MULTI) {
                     self.flag_multi();
@@ -881,6 +904,8 @@ impl Client {
         }
         self.flush(&mut r).await;
         super::pubsub::flush_events(&self.core);
+        // The replies leave once what this core propagated is durable.
+        self.core.durable_now().await;
     }
 
     fn reject(&self, id: usize) {
@@ -1021,6 +1046,7 @@ impl Client {
                     .map(|r| exec_keyed(&mut scratch, r, now, &node))
                     .collect();
                 let block = scratch.block.take();
+                let changed = std::mem::take(&mut scratch.propagate.changed);
                 let mut finish: Vec<Option<Job>> = Vec::new();
                 for &c in &cores_for_finish {
                     let park: Option<(usize, Vec<Bytes>)> = block.as_ref().and_then(|b| {
@@ -1055,6 +1081,12 @@ impl Client {
                         Vec::new()
                     };
                     let parked_tx = parked_tx.clone();
+                    // The keys the commands changed here, propagated as their values.
+                    let logged: Vec<DbKey> = writes
+                        .iter()
+                        .filter(|(k, _)| changed.contains(k))
+                        .map(|(k, _)| k.clone())
+                        .collect();
                     finish.push(Some(Box::new(move |core: &Rc<Core>| {
                         let now = now_ms();
                         let mut shard = core.shard.borrow_mut();
@@ -1076,6 +1108,7 @@ impl Client {
                             }
                             shard.touch_watched(db, &k);
                         }
+                        super::aof::log_written_keys(&mut shard, &logged);
                         if let Some((db, keys)) = park {
                             // The keys span cores: a ready key only wakes the
                             // client, which runs the command again.
@@ -1095,6 +1128,10 @@ impl Client {
             shard.stats.keyspace_misses += scratch.stats.keyspace_misses;
             shard.dirty += scratch.dirty;
             shard.events.extend(scratch.events);
+        }
+        if write {
+            let me = self.core.id;
+            super::aof::durable_on(&self.core, cores.iter().copied().filter(|&c| c != me)).await;
         }
         let mut waits = Vec::new();
         if let Some(b) = &block {
@@ -1178,7 +1215,11 @@ impl Client {
                 (parked.timeout_ms > 0).then(|| now_ms().saturating_add(parked.timeout_ms))
             });
             match self.wait_parked(parked, until).await {
-                Waited::Served(reply) => return reply,
+                Waited::Served(reply) => {
+                    // Served on another core: its AOF must hold the pop.
+                    super::aof::durable_everywhere(&self.core).await;
+                    return reply;
+                }
                 Waited::Retry => continue,
                 Waited::TimedOut(reply) => return reply,
                 Waited::Gone => {

@@ -1,5 +1,6 @@
 //! Listeners, the per-core main task, connections and dispatch.
 
+pub mod aof;
 pub mod client;
 pub mod conn;
 pub mod dispatch;
@@ -178,7 +179,10 @@ async fn expire_loop(core: Rc<Core>) {
             // Samples used_memory_peak between INFO/MEMORY calls.
             crate::observability::memory::used_memory();
         }
-        if core.is_locked() || !core.node.active_expire.load(Ordering::Relaxed) {
+        if core.is_locked()
+            || !core.node.active_expire.load(Ordering::Relaxed)
+            || core.node.aof.loading()
+        {
             continue;
         }
         let per_loop = 20 + 20 / 4 * (effort as usize - 1);
@@ -267,6 +271,14 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
             runtime::spawn(expire_loop(core.clone()));
             if core.id == 0 {
                 runtime::spawn(crate::observability::latency::dump_loop(core.clone()));
+                // The AOF loads while the cores answer -LOADING.
+                let c = core.clone();
+                runtime::spawn(async move {
+                    if let Err(e) = aof::startup(&c).await {
+                        tracing::error!("{}", e);
+                        std::process::exit(1);
+                    }
+                });
             }
             if core.id == 0 && core.node.cluster_enabled() {
                 runtime::spawn(services::cluster_cron(core.clone()));

@@ -170,6 +170,9 @@ pub async fn install_topology(core: &Rc<Core>, new: Arc<Topology>) {
     let all: Vec<usize> = (0..core.ncores).collect();
     let n = core.ncores;
     let for_gather = new.clone();
+    // Slots may change cores: every core's AOF gets a barrier at this
+    // moment, so loading replays what a slot's old core wrote first.
+    let barrier = core.node.aof.next_barrier();
     core.lock_and(
         &all,
         move |c: &Rc<Core>| {
@@ -209,6 +212,7 @@ pub async fn install_topology(core: &Rc<Core>, new: Arc<Topology>) {
                         let moved = tables.len();
                         {
                             let mut shard = c.shard.borrow_mut();
+                            shard.propagate.barrier(barrier);
                             for (slot, dbi, table) in tables {
                                 if let Some(db) = shard.dbs.get_mut(dbi) {
                                     db.put_slot(slot, table);

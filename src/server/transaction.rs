@@ -315,10 +315,13 @@ fn run_on_core(
     let now = now_ms();
     let mut shard = core.shard.borrow_mut();
     shard.no_block = true;
+    // One unit: propagated inside MULTI/EXEC when it wrote several commands.
+    shard.propagate_unit_begin();
     let out = reqs
         .into_iter()
         .map(|r| super::dispatch::exec_keyed(&mut shard, r, now, &core.node))
         .collect();
+    shard.propagate_unit_end();
     shard.no_block = false;
     Some(out)
 }
