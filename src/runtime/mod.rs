@@ -535,9 +535,18 @@ impl Core {
         }
     }
 
-    /// Runs `f` on `core` and returns its result, once what that core had
-    /// propagated by then is durable (see `Durable`).
+    /// Runs `f` on `core` and returns its result.
     pub fn run_on<T, F>(&self, core: usize, f: F) -> impl Future<Output = Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Rc<Core>) -> T + Send + 'static,
+    {
+        self.run_on_token(core, None, f)
+    }
+
+    /// [`Core::run_on`] for work that may write: the result comes back once
+    /// what `f` propagated on that core is durable (see `Durable`).
+    pub fn run_on_durable<T, F>(&self, core: usize, f: F) -> impl Future<Output = Option<T>>
     where
         T: Send + 'static,
         F: FnOnce(&Rc<Core>) -> T + Send + 'static,
@@ -547,13 +556,33 @@ impl Core {
             core,
             None,
             Box::new(move |c| {
+                let before = c.produced();
                 let v = f(c);
-                c.when_durable(move || {
+                c.when_durable_since(before, move || {
                     let _ = tx.send(v);
                 });
             }),
         );
         async move { rx.await.ok() }
+    }
+
+    /// Resolves once everything `core` had propagated when this request
+    /// reached it is durable (after work posted to it earlier, such as a
+    /// multi-core command's write-back).
+    pub fn durable_barrier(&self, core: usize) -> impl Future<Output = ()> {
+        let (tx, rx) = oneshot::channel::<()>();
+        self.post(
+            core,
+            None,
+            Box::new(move |c| {
+                c.when_durable_since(0, move || {
+                    let _ = tx.send(());
+                });
+            }),
+        );
+        async move {
+            let _ = rx.await;
+        }
     }
 
     /// Offset of the end of this core's propagation stream.
@@ -563,14 +592,15 @@ impl Core {
             .map_or(0, |s| s.propagate.end_offset())
     }
 
-    /// Calls `f` once everything this core has propagated so far is
-    /// durable: at once when it is (or nothing waits), else from a task.
-    pub fn when_durable(self: &Rc<Self>, f: impl FnOnce() + 'static) {
+    /// Calls `f` once what this core propagated after stream offset
+    /// `before` is durable: at once when nothing was (or nothing waits),
+    /// else from a task.
+    pub fn when_durable_since(self: &Rc<Self>, before: u64, f: impl FnOnce() + 'static) {
         if self.durable.mode() == WaitFor::Nothing {
             return f();
         }
         let target = self.produced();
-        if self.durable.reached(target) {
+        if target <= before || self.durable.reached(target) {
             return f();
         }
         let c = self.clone();
@@ -584,12 +614,16 @@ impl Core {
         });
     }
 
-    /// Waits until everything this core has propagated so far is durable.
-    pub async fn durable_now(&self) {
+    /// Waits until what this core propagated after offset `before` is
+    /// durable.
+    pub async fn durable_since(&self, before: u64) {
         if self.durable.mode() == WaitFor::Nothing {
             return;
         }
         let target = self.produced();
+        if target <= before {
+            return;
+        }
         DurableWait { core: self, target }.await
     }
 

@@ -533,12 +533,7 @@ pub async fn apply_config(core: &Rc<Core>) {
 /// Waits until every core's propagated commands so far are durable (after
 /// a command whose writes landed on other cores).
 pub async fn durable_everywhere(core: &Rc<Core>) {
-    if core.durable.mode() == WaitFor::Nothing {
-        return;
-    }
-    let me = core.id;
-    durable_on(core, (0..core.ncores).filter(|&c| c != me)).await;
-    core.durable_now().await;
+    durable_on(core, 0..core.ncores).await;
 }
 
 /// Waits until what `cores` have propagated so far is durable.
@@ -546,7 +541,7 @@ pub async fn durable_on(core: &Rc<Core>, cores: impl Iterator<Item = usize>) {
     if core.durable.mode() == WaitFor::Nothing {
         return;
     }
-    let waits: Vec<_> = cores.map(|c| core.run_on(c, |_| ())).collect();
+    let waits: Vec<_> = cores.map(|c| core.durable_barrier(c)).collect();
     for w in waits {
         w.await;
     }

@@ -414,9 +414,10 @@ impl Client {
                     core,
                     None,
                     Box::new(move |c| {
+                        let before = c.produced();
                         let out = exec_batch(c, reqs);
                         // Answered once this core's AOF holds the writes.
-                        c.when_durable(move || {
+                        c.when_durable_since(before, move || {
                             let _ = tx.send(out);
                         });
                     }),
@@ -492,8 +493,9 @@ impl Client {
                     target,
                     None,
                     Box::new(move |c| {
+                        let before = c.produced();
                         let out = exec_batch(c, vec![req]);
-                        c.when_durable(move || {
+                        c.when_durable_since(before, move || {
                             let _ = tx.send(out);
                         });
                     }),
@@ -721,6 +723,7 @@ impl Client {
     /// Runs a batch of parsed commands and appends their encoded replies to `out`.
     pub async fn process(&mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) {
         let ncores = self.core.ncores;
+        let produced = self.core.produced();
         let mut r = Replies {
             out,
             slots: Vec::new(),
@@ -904,8 +907,8 @@ impl Client {
         }
         self.flush(&mut r).await;
         super::pubsub::flush_events(&self.core);
-        // The replies leave once what this core propagated is durable.
-        self.core.durable_now().await;
+        // The replies leave once what this batch propagated here is durable.
+        self.core.durable_since(produced).await;
     }
 
     fn reject(&self, id: usize) {
@@ -1183,7 +1186,7 @@ impl Client {
                 Route::Core(c) => {
                     let r = req.clone();
                     let run = move |core: &Rc<Core>| capture_slow(core, |c| run_blocking(c, r));
-                    match self.core.run_on(c, run).await {
+                    match self.core.run_on_durable(c, run).await {
                         Some((Ok(s), slow)) => {
                             self.adopt_slow(slow);
                             s

@@ -248,7 +248,7 @@ impl Client {
                         self.core.wait_unlocked().await;
                         run(&self.core)
                     } else {
-                        self.core.run_on(c, run).await.flatten()
+                        self.core.run_on_durable(c, run).await.flatten()
                     }
                 }
                 _ => self.exec_cores(keyed, cores, watch, false).await.replies,
