@@ -2,7 +2,9 @@
 //! a running CRC64 (files). Both report the offset of every error and never
 //! allocate more than the input actually delivers.
 
-use super::{Error, ErrorKind};
+use super::{Error, ErrorKind, CRC64};
+use crc::{Digest, Table};
+use std::io::Read;
 
 pub(crate) trait Input {
     /// Bytes consumed so far (plus the base offset the input started at).
@@ -83,5 +85,72 @@ impl Input for SliceInput<'_> {
 
     fn left(&self) -> Option<u64> {
         Some((self.buf.len() - self.pos) as u64)
+    }
+}
+
+/// A reader, with the CRC64 of every byte read so far.
+pub(crate) struct StreamInput<R: Read> {
+    r: R,
+    pos: u64,
+    crc: Digest<'static, u64, Table<16>>,
+}
+
+impl<R: Read> StreamInput<R> {
+    pub fn new(r: R) -> StreamInput<R> {
+        StreamInput {
+            r,
+            pos: 0,
+            crc: CRC64.digest(),
+        }
+    }
+
+    /// The CRC64 of the bytes read so far.
+    pub fn checksum(&self) -> u64 {
+        self.crc.clone().finalize()
+    }
+
+    pub fn into_inner(self) -> R {
+        self.r
+    }
+
+    fn io(&self, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            self.err(ErrorKind::Truncated)
+        } else {
+            self.err(ErrorKind::Io(e))
+        }
+    }
+}
+
+impl<R: Read> Input for StreamInput<R> {
+    fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        if let Err(e) = self.r.read_exact(buf) {
+            return Err(self.io(e));
+        }
+        self.crc.update(buf);
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    fn read_vec(&mut self, n: u64) -> Result<Vec<u8>, Error> {
+        let mut v = Vec::with_capacity(n.min(64 * 1024) as usize);
+        let got = (&mut self.r).take(n).read_to_end(&mut v);
+        if let Err(e) = got {
+            return Err(self.io(e));
+        }
+        self.crc.update(&v);
+        self.pos += v.len() as u64;
+        if (v.len() as u64) < n {
+            return Err(self.err(ErrorKind::Truncated));
+        }
+        Ok(v)
+    }
+
+    fn left(&self) -> Option<u64> {
+        None
     }
 }

@@ -6,7 +6,7 @@
 //! sets, intset, quicklist 2, plain encodings for large ones, integers and
 //! LZF for strings), `decode` reads every object type Redis 7.0 loads
 //! (including the ziplist, zipmap and quicklist 1 encodings of older
-//! versions).
+//! versions), `file` streams whole RDB files both ways.
 //!
 //! DUMP payload layout (little endian footer):
 //!
@@ -32,6 +32,7 @@
 
 mod decode;
 mod encode;
+mod file;
 mod input;
 pub mod listpack;
 pub mod lzf;
@@ -42,6 +43,7 @@ mod tests;
 
 pub use decode::{decode_value, restore_payload, restore_payload_with};
 pub use encode::{dump_payload, encode_value, encoded_len, value_type};
+pub use file::{Aux, Entry, Item, KeyMeta, RdbReader, RdbWriter, ReplAux, WriterOptions};
 
 use crc::{Crc, Table, CRC_64_REDIS};
 use std::fmt;

@@ -521,3 +521,159 @@ fn damaged_values_never_panic() {
         }
     }
 }
+
+// ---------- files ----------
+
+fn sample_file(opts: WriterOptions) -> (Vec<u8>, Vec<Entry>) {
+    let mut entries = Vec::new();
+    for (i, v) in samples().into_iter().enumerate() {
+        entries.push(Entry {
+            db: if i % 3 == 0 { 2 } else { 0 },
+            key: format!("key:{i}").into_bytes(),
+            value: v,
+            meta: KeyMeta {
+                expire_ms: (i % 4 == 0).then_some(4_000_000_000_000 + i as i64),
+                idle: (i % 5 == 0).then_some(i as u64 * 10),
+                freq: (i % 7 == 0).then_some(i as u8),
+            },
+        });
+    }
+    let mut w = RdbWriter::new(Vec::new(), &Aux::now(12345), opts).unwrap();
+    w.function(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)")
+        .unwrap();
+    for db in [0u64, 2] {
+        let mine: Vec<&Entry> = entries.iter().filter(|e| e.db == db).collect();
+        let exp = mine.iter().filter(|e| e.meta.expire_ms.is_some()).count();
+        w.select_db(db, mine.len() as u64, exp as u64).unwrap();
+        for e in mine {
+            w.entry_with(&e.key, &e.value, &e.meta).unwrap();
+        }
+    }
+    let bytes = w.finish().unwrap();
+    let mut ordered: Vec<Entry> = entries.iter().filter(|e| e.db == 0).cloned().collect();
+    ordered.extend(entries.iter().filter(|e| e.db == 2).cloned());
+    (bytes, ordered)
+}
+
+fn read_all(b: &[u8]) -> Result<Vec<Item>, Error> {
+    RdbReader::new(b)?.collect()
+}
+
+#[test]
+fn file_round_trip() {
+    let (bytes, want) = sample_file(WriterOptions::default());
+    assert!(bytes.starts_with(b"REDIS0010\xfa\x09redis-ver\x067.0.15"));
+    let items = read_all(&bytes).unwrap();
+    let aux: Vec<(String, String)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Aux { key, value } => Some((
+                String::from_utf8_lossy(key).into_owned(),
+                String::from_utf8_lossy(value).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = aux.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        ["redis-ver", "redis-bits", "ctime", "used-mem", "aof-base"]
+    );
+    assert_eq!(aux[1].1, "64");
+    assert_eq!(aux[3].1, "12345");
+    assert_eq!(aux[4].1, "0");
+    assert!(items.iter().any(|i| matches!(i, Item::Function(_))));
+    assert!(items.contains(&Item::SelectDb(2)));
+    let got: Vec<Entry> = items
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Entry(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, want);
+    // The checksum is the CRC64 of everything before it.
+    let n = bytes.len();
+    assert_eq!(
+        crc64(&bytes[..n - 8]).to_le_bytes(),
+        bytes[n - 8..],
+        "footer"
+    );
+}
+
+#[test]
+fn file_checksums() {
+    let (bytes, _) = sample_file(WriterOptions {
+        compress: false,
+        checksum: false,
+    });
+    assert_eq!(&bytes[bytes.len() - 8..], &[0; 8]);
+    assert!(read_all(&bytes).is_ok(), "checksum 0 is not checked");
+    let (mut bytes, _) = sample_file(WriterOptions::default());
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x10;
+    let e = read_all(&bytes).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Checksum { .. }), "{e}");
+    assert_eq!(e.offset, n as u64 - 8);
+}
+
+#[test]
+fn file_header_errors() {
+    assert!(matches!(
+        RdbReader::new(&b"REDIX0010"[..]).err().map(|e| e.kind),
+        Some(ErrorKind::Signature)
+    ));
+    assert!(matches!(
+        RdbReader::new(&b"REDIS0011"[..]).err().map(|e| e.kind),
+        Some(ErrorKind::Version(11))
+    ));
+    assert!(matches!(
+        RdbReader::new(&b"REDIS0009"[..]).map(|r| r.version()),
+        Ok(9)
+    ));
+    assert!(matches!(
+        RdbReader::new(&b"REDIS"[..]).err().map(|e| e.kind),
+        Some(ErrorKind::Truncated)
+    ));
+    // Module aux data and the old function opcode: unsupported, with offsets.
+    let mut b = b"REDIS0010".to_vec();
+    b.push(opcode::MODULE_AUX);
+    let e = read_all(&b).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Unsupported(_)));
+    assert_eq!(e.offset, 9);
+    // An empty set is skipped and counted.
+    let mut b = b"REDIS0010".to_vec();
+    b.extend([types::SET, 1, b'k', 0, opcode::EOF]);
+    b.extend([0; 8]);
+    let mut r = RdbReader::new(&b[..]).unwrap();
+    assert!(r.next_item().unwrap().is_none());
+    assert_eq!(r.empty_keys_skipped(), 1);
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    let (bytes, _) = sample_file(WriterOptions::default());
+    // Every cut is an error (the EOF opcode and checksum are missing).
+    let step = (bytes.len() / 150).max(1);
+    for cut in (0..bytes.len()).step_by(step) {
+        assert!(read_all(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    // A flipped bit is always caught: by a parse error or by the checksum.
+    for i in (9..bytes.len()).step_by(step) {
+        for bit in [0, 3, 7] {
+            let mut d = bytes.clone();
+            d[i] ^= 1 << bit;
+            assert!(read_all(&d).is_err(), "flip at {i}:{bit}");
+        }
+    }
+    // With the checksum disabled, flips give errors or other values.
+    let (bytes, _) = sample_file(WriterOptions {
+        compress: true,
+        checksum: false,
+    });
+    for i in (9..bytes.len()).step_by(step) {
+        let mut d = bytes.clone();
+        d[i] ^= 0x41;
+        let _ = read_all(&d);
+    }
+}
