@@ -10,6 +10,7 @@
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
+pub mod dump;
 pub mod errors;
 pub mod hashes;
 pub mod hyperloglog;
@@ -74,6 +75,9 @@ pub mod flags {
     /// Keys are found by parsing the arguments (SORT's STORE ...): only
     /// shown by COMMAND INFO, routing uses the key positions.
     pub const MOVABLE_KEYS: u32 = 1 << 19;
+    /// Runs on a slot being imported without a preceding ASKING
+    /// (RESTORE-ASKING): only shown by COMMAND INFO for now.
+    pub const ASKING: u32 = 1 << 20;
 
     /// The names COMMAND INFO prints, in Redis's order (addReplyCommandFlags).
     /// Redis hides may_replicate and sentinel on purpose, so they are absent.
@@ -89,6 +93,7 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
@@ -287,6 +292,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
