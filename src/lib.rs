@@ -10,6 +10,7 @@
 //! - `cluster`: key slots, the node's cluster state, nodes.conf.
 //! - `config`: the typed option table, redis.conf parsing, CONFIG GET/SET/REWRITE.
 //! - `observability`: INFO sections and logging set-up.
+//! - `persistence`: Redis's RDB format (values for DUMP/RESTORE, whole files).
 //! - `node`: node-wide shared state (config, identity, counters).
 
 pub mod cluster;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod keyspace;
 pub mod node;
 pub mod observability;
+pub mod persistence;
 pub mod protocol;
 pub mod runtime;
 pub mod server;

@@ -10,6 +10,7 @@
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
+pub mod dump;
 pub mod errors;
 pub mod hashes;
 pub mod hyperloglog;
@@ -290,6 +291,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
