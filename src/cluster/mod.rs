@@ -33,12 +33,14 @@
 //! ```
 
 pub mod error;
+pub mod msg;
 pub mod node;
 pub mod nodes_conf;
 pub mod slot;
 pub mod state;
 
 pub use error::ClusterError;
+pub use msg::BusError;
 pub use node::{ClusterNode, NodeFlags, NodeId, OpenSlots};
 pub use nodes_conf::{save_atomic, LoadError, NodesConf};
 pub use slot::{key_hash_slot, SlotSet, SLOTS};

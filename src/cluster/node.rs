@@ -76,6 +76,41 @@ impl NodeFlags {
     pub const HANDSHAKE: NodeFlags = NodeFlags(1 << 5);
     pub const NOADDR: NodeFlags = NodeFlags(1 << 6);
     pub const NOFAILOVER: NodeFlags = NodeFlags(1 << 7);
+    /// Send MEET rather than PING on the next new link (a node added by
+    /// `CLUSTER MEET`). Never printed, never saved, as in Redis.
+    pub const MEET: NodeFlags = NodeFlags(1 << 8);
+
+    /// The flags as `clusterNode.flags` numbers them on the bus
+    /// (`CLUSTER_NODE_*` in cluster.h), in the same order as
+    /// [`NodeFlags::from_wire`] reads them.
+    const WIRE: [(NodeFlags, u16); 9] = [
+        (NodeFlags::MASTER, 1),
+        (NodeFlags::SLAVE, 2),
+        (NodeFlags::PFAIL, 4),
+        (NodeFlags::FAIL, 8),
+        (NodeFlags::MYSELF, 16),
+        (NodeFlags::HANDSHAKE, 32),
+        (NodeFlags::NOADDR, 64),
+        (NodeFlags::MEET, 128),
+        // 256 is CLUSTER_NODE_MIGRATE_TO (replica migration), not kept.
+        (NodeFlags::NOFAILOVER, 512),
+    ];
+
+    /// The flags in the bus encoding (header `flags`, gossip `flags`).
+    pub fn to_wire(self) -> u16 {
+        NodeFlags::WIRE
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .fold(0, |acc, (_, bit)| acc | bit)
+    }
+
+    /// Flags read from the bus; bits this node does not keep are dropped.
+    pub fn from_wire(wire: u16) -> NodeFlags {
+        NodeFlags::WIRE
+            .iter()
+            .filter(|(_, bit)| wire & bit != 0)
+            .fold(NodeFlags::NONE, |acc, (f, _)| acc | *f)
+    }
 
     /// Names in the order Redis prints them (`redisNodeFlagsTable`).
     const NAMES: [(NodeFlags, &'static str); 8] = [
@@ -291,5 +326,24 @@ mod tests {
         assert_eq!(NodeFlags::from_name("FAIL?"), Some(NodeFlags::PFAIL));
         assert_eq!(NodeFlags::from_name("noflags"), Some(NodeFlags::NONE));
         assert_eq!(NodeFlags::from_name("replica"), None);
+        // MEET is never shown.
+        assert_eq!(
+            (NodeFlags::MASTER | NodeFlags::HANDSHAKE | NodeFlags::MEET).to_string(),
+            "master,handshake"
+        );
+    }
+
+    #[test]
+    fn wire_flags_are_redis_numbers() {
+        assert_eq!((NodeFlags::MYSELF | NodeFlags::MASTER).to_wire(), 17);
+        assert_eq!((NodeFlags::SLAVE | NodeFlags::PFAIL).to_wire(), 6);
+        assert_eq!((NodeFlags::FAIL | NodeFlags::NOFAILOVER).to_wire(), 8 | 512);
+        assert_eq!((NodeFlags::HANDSHAKE | NodeFlags::MEET).to_wire(), 32 | 128);
+        assert_eq!(NodeFlags::NOADDR.to_wire(), 64);
+        for bits in 0..1024u16 {
+            let back = NodeFlags::from_wire(bits).to_wire();
+            assert_eq!(back, bits & !256, "{bits}");
+        }
+        assert_eq!(NodeFlags::from_wire(0xffff).to_wire(), 1023 & !256);
     }
 }
