@@ -56,7 +56,10 @@
 //!
 //! `totlen` must be exactly what the type implies, as Redis checks it
 //! (`clusterProcessPacket`); a type this version does not know is accepted
-//! whatever its length, as Redis does.
+//! whatever its length, as Redis does. Stricter than Redis: node names must
+//! be node ids, strings must end inside their arrays, and IPs and hostnames
+//! must be printable ASCII without spaces, `,` or `@` (they end up in
+//! nodes.conf).
 
 use super::node::{NodeId, NODE_ID_LEN};
 use super::slot::{SlotSet, SLOT_BITMAP_LEN};
@@ -570,6 +573,22 @@ fn read_cstr(bytes: &[u8], what: &'static str) -> Result<String, BusError> {
     String::from_utf8(text.to_vec()).map_err(|_| BusError::BadField(what))
 }
 
+/// [`read_cstr`] for an IP or a hostname: printable ASCII without spaces,
+/// `,` or `@`, which would not survive the `ip:port@cport,hostname` form of
+/// nodes.conf and CLUSTER NODES. (Redis trusts these; it validates
+/// announced hostnames to `[A-Za-z0-9.-]` and IPs are IP text.)
+fn read_addr(bytes: &[u8], what: &'static str) -> Result<String, BusError> {
+    let text = read_cstr(bytes, what)?;
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',' && b != b'@')
+    {
+        Ok(text)
+    } else {
+        Err(BusError::BadField(what))
+    }
+}
+
 fn bad_length(msg_type: u16, totlen: u32, expected: u64) -> BusError {
     BusError::BadLength {
         msg_type,
@@ -614,7 +633,7 @@ pub fn decode(frame: &[u8]) -> Result<Message, BusError> {
         sender: read_name(frame, OFF_SENDER, "sender")?,
         myslots: SlotSet::from_bitmap(field(frame, OFF_MYSLOTS, SLOT_BITMAP_LEN)?),
         slaveof,
-        myip: read_cstr(field(frame, OFF_MYIP, IP_LEN)?, "myip")?,
+        myip: read_addr(field(frame, OFF_MYIP, IP_LEN)?, "myip")?,
         pport: read_u16(frame, OFF_PPORT)?,
         cport: read_u16(frame, OFF_CPORT)?,
         flags: read_u16(frame, OFF_FLAGS)?,
@@ -727,7 +746,7 @@ fn decode_gossip(
             node: read_name(e, G_NAME, "gossip nodename")?,
             ping_sent: read_u32(e, G_PING_SENT)?,
             pong_received: read_u32(e, G_PONG_RECEIVED)?,
-            ip: read_cstr(field(e, G_IP, IP_LEN)?, "gossip ip")?,
+            ip: read_addr(field(e, G_IP, IP_LEN)?, "gossip ip")?,
             port: read_u16(e, G_PORT)?,
             cport: read_u16(e, G_CPORT)?,
             flags: read_u16(e, G_FLAGS)?,
@@ -763,7 +782,7 @@ fn decode_gossip(
 
 fn decode_ext(ext_type: u16, data: &[u8]) -> Result<PingExt, BusError> {
     Ok(match ext_type {
-        EXT_HOSTNAME => PingExt::Hostname(read_cstr(data, "hostname extension")?),
+        EXT_HOSTNAME => PingExt::Hostname(read_addr(data, "hostname extension")?),
         EXT_HUMAN_NODENAME => PingExt::HumanNodename(read_cstr(data, "human nodename extension")?),
         EXT_FORGOTTEN_NODE => PingExt::ForgottenNode {
             node: read_name(data, 0, "forgotten node extension")?,

@@ -466,6 +466,18 @@ fn rejects_malformed_messages() {
         *b = b'1';
     }
     assert_eq!(decode(&g), Err(BusError::BadField("gossip ip")));
+    // Addresses that would break nodes.conf lines.
+    for bad in [
+        &b"10.0.0.1 x\0"[..],
+        b"10.0.0.1,x\0",
+        b"a@b\0",
+        b"\x01\0",
+        b"\xc3\xa9\0",
+    ] {
+        let mut m = bare.clone();
+        m[OFF_MYIP..OFF_MYIP + bad.len()].copy_from_slice(bad);
+        assert_eq!(decode(&m), Err(BusError::BadField("myip")), "{bad:?}");
+    }
     let mut n = bare.clone();
     n[OFF_SENDER] = b'G';
     assert_eq!(decode(&n), Err(BusError::BadField("sender")));

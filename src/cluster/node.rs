@@ -2,6 +2,7 @@
 //! epochs and slots. Shared by the cluster state, `CLUSTER NODES` and
 //! `nodes.conf`.
 
+use super::gossip::LinkId;
 use super::slot::SlotSet;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -221,6 +222,34 @@ pub struct ClusterNode {
     pub slots: SlotSet,
     /// Replication offset it last announced.
     pub repl_offset: i64,
+    /// Plaintext client port when `port` is the TLS one, else 0 (`pport`).
+    pub pport: u16,
+    /// When this node learned of it (Unix ms): handshakes time out from it.
+    pub ctime: u64,
+    /// When any message from it last arrived (Unix ms).
+    pub data_received: u64,
+    /// When it was flagged FAIL (Unix ms).
+    pub fail_time: u64,
+    /// When this node last voted for one of its replicas (Unix ms).
+    pub voted_time: u64,
+    /// When its replication offset was last heard (Unix ms).
+    pub repl_offset_time: u64,
+    /// Masters that reported it failing, and when they last did.
+    pub fail_reports: Vec<FailReport>,
+    /// The bus link this node opened to it, if any (`clusterNode.link`).
+    pub link: Option<LinkId>,
+    /// The bus link it opened to this node, once identified.
+    pub inbound_link: Option<LinkId>,
+    /// Number of the last PING/PONG it was gossiped in.
+    pub last_in_ping_gossip: u64,
+}
+
+/// A master's report that a node is failing (`clusterNodeFailReport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailReport {
+    pub reporter: NodeId,
+    /// Unix ms of the last report.
+    pub time: u64,
 }
 
 impl ClusterNode {
@@ -241,6 +270,16 @@ impl ClusterNode {
             link_connected: false,
             slots: SlotSet::new(),
             repl_offset: 0,
+            pport: 0,
+            ctime: 0,
+            data_received: 0,
+            fail_time: 0,
+            voted_time: 0,
+            repl_offset_time: 0,
+            fail_reports: Vec::new(),
+            link: None,
+            inbound_link: None,
+            last_in_ping_gossip: 0,
         }
     }
 
@@ -259,6 +298,10 @@ impl ClusterNode {
     /// Flagged FAIL (not merely suspected).
     pub fn is_failed(&self) -> bool {
         self.flags.contains(NodeFlags::FAIL)
+    }
+
+    pub fn in_handshake(&self) -> bool {
+        self.flags.contains(NodeFlags::HANDSHAKE)
     }
 }
 
