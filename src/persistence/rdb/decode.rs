@@ -9,6 +9,14 @@
 //! an unknown container are errors; an aggregate with no elements is
 //! `EmptyValue` (a file reader skips it, RESTORE refuses it). Module and
 //! stream values are `Unsupported`.
+//!
+//! Where the result differs from what Redis would hold in memory (the
+//! contents never do):
+//! - a list is packed into nodes by the restoring side's
+//!   list-max-listpack-size; Redis keeps the payload's nodes as they are;
+//! - a hash or sorted set listpack holding an element longer than
+//!   *-max-listpack-value becomes a hashtable / skiplist; Redis only checks
+//!   the entry count when it loads a listpack.
 
 use super::input::{Input, SliceInput};
 use super::listpack::{Listpack, LpVal};
