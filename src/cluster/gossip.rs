@@ -1895,6 +1895,8 @@ impl ClusterState {
             }
             _ => return Err(ClusterError::SetSlotSyntax),
         }
+        // Open slots are part of the routing snapshot (-ASK, -TRYAGAIN).
+        self.topology_changed();
         self.mark(want(true, true, false));
         Ok(())
     }

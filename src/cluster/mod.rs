@@ -45,6 +45,7 @@
 //! a frame: run state.bus_receive(link, frame, now_ms); errors: state.bus_link_closed(link, now_ms)
 //! ```
 
+pub mod bus_io;
 pub mod error;
 pub mod gossip;
 pub mod msg;

@@ -9,6 +9,7 @@ use crate::cluster::slot::{key_hash_slot, SLOTS};
 use crate::cluster::{ClusterError, ClusterState, ResetMode};
 use crate::protocol::Reply;
 use crate::server::client::Client;
+use crate::runtime::now_ms;
 use crate::server::services::apply_cluster_change;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
@@ -27,6 +28,54 @@ const fn c(
 }
 
 const CLUSTER_SUBS: &[CommandSpec] = &[
+    c(
+        "meet",
+        -4,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        meet,
+        "3.0.0",
+        "Force a node cluster to handshake with another node",
+    ),
+    c(
+        "forget",
+        3,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        forget,
+        "3.0.0",
+        "Remove a node from the nodes table",
+    ),
+    c(
+        "setslot",
+        -4,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        setslot,
+        "3.0.0",
+        "Bind a hash slot to a specific node",
+    ),
+    c(
+        "count-failure-reports",
+        3,
+        ADMIN | STALE,
+        count_failure_reports,
+        "3.0.0",
+        "Return the number of failure reports active for a given node",
+    ),
+    c(
+        "links",
+        2,
+        STALE,
+        links,
+        "7.0.0",
+        "Returns a list of all TCP links to and from peer nodes in cluster",
+    ),
+    c(
+        "replicate",
+        3,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        replicate,
+        "3.0.0",
+        "Reconfigure a node as a replica of the specified master node",
+    ),
     c("myid", 2, 0, myid, "3.0.0", "Return the node id"),
     c(
         "info",
@@ -265,14 +314,75 @@ fn shards(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move { with_state(c, |s| s.shards_reply(0)) })
 }
 
-/// Applies a slot-changing subcommand, then brings every core up to date.
+/// Applies a state-changing subcommand, then brings every core up to date
+/// and hands what it queued for the bus (PONGs, closed links) to core 0.
 async fn change(
     c: &mut Client,
     f: impl FnOnce(&mut ClusterState) -> Result<(), ClusterError>,
 ) -> CmdResult {
     with_state(c, f)?.map_err(Reply::from)?;
+    crate::cluster::bus_io::flush_commands(&c.core);
     apply_cluster_change(&c.core).await;
     Ok(Reply::OK)
+}
+
+fn meet(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let typed = a.argv()[1].clone();
+        let args = rest(&mut a);
+        change(c, |s| s.meet_command(&typed, &args, now_ms())).await
+    })
+}
+
+fn forget(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        change(c, |s| s.forget(&id, now_ms())).await
+    })
+}
+
+fn setslot(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        with_state(c, |_| ())?;
+        let args = rest(&mut a);
+        // SETSLOT NODE needs the keys this node holds in the slot.
+        let keys = match args.first().and_then(|s| crate::cluster::slot::parse_slot(s)) {
+            Some(slot) => keys_in_slot(c, slot).await,
+            None => 0,
+        };
+        change(c, |s| s.setslot(&args, keys as u64)).await
+    })
+}
+
+fn count_failure_reports(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        with_state(c, |s| s.count_failure_reports(&id, now_ms()))?.map_err(Reply::from)
+    })
+}
+
+fn links(c: &mut Client, _a: Args) -> Fut<'_> {
+    Box::pin(async move { with_state(c, |s| s.links_reply()) })
+}
+
+fn replicate(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        with_state(c, |_| ())?;
+        let has_keys = db0_keys(c).await != 0;
+        change(c, |s| s.replicate_command(&id, has_keys)).await
+    })
+}
+
+/// Keys this node holds in `slot` (db 0), from the core holding it.
+async fn keys_in_slot(c: &Client, slot: u16) -> usize {
+    let owner = c.core.with_topology(|t| t.core_of(slot));
+    c.core
+        .run_on(owner, move |core| {
+            core.shard.borrow().dbs[0].count_in_slot(slot as usize)
+        })
+        .await
+        .unwrap_or(0)
 }
 
 fn addslots(c: &mut Client, mut a: Args) -> Fut<'_> {
@@ -353,15 +463,7 @@ fn countkeysinslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         with_state(c, |_| ())?;
         let slot = slot_in_range(int_arg(&a.next_bytes()?)?, "ERR Invalid slot")?;
-        let owner = c.core.with_topology(|t| t.core_of(slot));
-        let n = c
-            .core
-            .run_on(owner, move |core| {
-                core.shard.borrow().dbs[0].count_in_slot(slot as usize)
-            })
-            .await
-            .unwrap_or(0);
-        Ok(Reply::Int(n as i64))
+        Ok(Reply::Int(keys_in_slot(c, slot).await as i64))
     })
 }
 
@@ -408,6 +510,7 @@ fn reset(c: &mut Client, mut a: Args) -> Fut<'_> {
                 tracing::info!("Node hard reset, now I'm {}", s.my_id().as_str());
             }
         })?;
+        crate::cluster::bus_io::flush_commands(&c.core);
         apply_cluster_change(&c.core).await;
         Ok(Reply::OK)
     })

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod memory;
+pub mod migrate;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -305,6 +306,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     memory::COMMANDS,
     latency::COMMANDS,
     cluster::COMMANDS,
+    migrate::COMMANDS,
 ];
 
 pub static TABLE: LazyLock<Table> = LazyLock::new(|| {

@@ -6,12 +6,11 @@ use crate::cluster::slot::SLOTS;
 use crate::cluster::{nodes_conf, ClusterState};
 use crate::keyspace::SlotTable;
 use crate::node::Node;
-use crate::runtime::{self, now_ms, Core, Job, Topology};
+use crate::runtime::{now_ms, Core, Job, Topology};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 static TOPOLOGY_VERSION: AtomicU64 = AtomicU64::new(1);
 
@@ -59,9 +58,8 @@ pub fn bus_port(cfg: &crate::config::Config) -> u16 {
 pub fn apply_cluster_options(state: &mut ClusterState, cfg: &crate::config::Config) {
     let (port, cport) = announced_ports(cfg);
     state.set_my_ports(port, cport);
-    if let Some(ip) = cfg.cluster_announce_ip() {
-        state.set_my_ip(&String::from_utf8_lossy(ip));
-    }
+    let ip = cfg.cluster_announce_ip().map(String::from_utf8_lossy);
+    state.set_announce_ip(ip.as_deref());
     let hostname = cfg.cluster_announce_hostname().unwrap_or_default();
     state.set_my_hostname(&String::from_utf8_lossy(hostname));
     state.node_timeout_ms = cfg.cluster_node_timeout();
@@ -228,13 +226,4 @@ pub async fn install_topology(core: &Rc<Core>, new: Arc<Topology>) {
         },
     )
     .await;
-}
-
-/// Core 0's cluster cron: keeps cluster_state current (it turns ok a few
-/// seconds after full coverage, as Redis's does).
-pub async fn cluster_cron(core: Rc<Core>) {
-    while !core.node.shutting_down.load(Ordering::Relaxed) {
-        runtime::sleep(Duration::from_millis(100)).await;
-        after_cluster_change(&core).await;
-    }
 }

@@ -2,6 +2,7 @@
 //! tests) on a free port in a temp dir, killed on drop.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod compat;
 
 use std::io::{Read, Write};
