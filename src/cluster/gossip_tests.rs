@@ -1545,3 +1545,39 @@ fn announced_ip_and_hostname_go_in_every_header() {
         Some(String::new())
     );
 }
+
+#[test]
+fn meeting_a_known_node_again_drops_the_handshake() {
+    let mut net = cluster(2, 21);
+    net.run(1_000);
+    net.meet(0, 1);
+    assert_eq!(net.st(0).others().len(), 2);
+    let deadline = net.now + 5_000;
+    assert!(net.run_until(deadline, |n| n.st(0).others().len() == 1));
+    assert_eq!(net.st(0).others()[0].id, net.id(1));
+    net.run(2_000);
+    assert!(net.converged());
+}
+
+#[test]
+fn a_different_node_at_a_known_address_gets_noaddr() {
+    let mut net = cluster(2, 22);
+    net.run(1_000);
+    let old = net.id(1);
+    // Node 1 restarts with a hard reset: a new id at the same address.
+    net.stop(1);
+    net.restart(1);
+    net.st_mut(1).reset(ResetMode::Hard);
+    let _ = net.st_mut(1).take_bus_actions();
+    let deadline = net.now + 10_000;
+    assert!(net.run_until(deadline, |n| n
+        .st(0)
+        .node(&old)
+        .is_some_and(|x| x.flags.contains(NodeFlags::NOADDR))));
+    let o = net.st(0).node(&old).expect("kept");
+    assert_eq!((o.ip.as_str(), o.port, o.cport), ("", 0, 0));
+    assert!(o.link.is_none());
+    // No address, no reconnection.
+    net.run(3_000);
+    assert!(net.st(0).node(&old).is_some_and(|x| x.link.is_none()));
+}
