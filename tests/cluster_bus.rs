@@ -91,8 +91,20 @@ fn six_nodes_with_replicas_and_nodes_conf_survives_restart() {
     }
     let mut c = started(6, 1);
     assert_check_ok(&c, 0);
-    let nodes: String = query(&mut c.nodes[0].conn(), &["CLUSTER", "NODES"]);
-    assert_eq!(nodes.matches("slave").count(), 3, "{nodes}");
+    // The replicas' new role reaches node 0 by gossip.
+    let deadline = Instant::now() + OK_WAIT;
+    let mut nodes = String::new();
+    while Instant::now() < deadline {
+        nodes = query(&mut c.nodes[0].conn(), &["CLUSTER", "NODES"]);
+        if nodes.matches("slave").count() == 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let views: Vec<String> = (3..6)
+        .map(|i| query::<String>(&mut c.nodes[i].conn(), &["CLUSTER", "NODES"]))
+        .collect();
+    assert_eq!(nodes.matches("slave").count(), 3, "{nodes}\n{views:?}");
     assert_eq!(nodes.matches("master").count(), 3, "{nodes}");
 
     // A restarted master comes back with its id and slots.
@@ -101,9 +113,9 @@ fn six_nodes_with_replicas_and_nodes_conf_survives_restart() {
     let port = c.nodes[1].port;
     let old = c.nodes.remove(1);
     let dir = old.stop();
-    let args = common::cluster::node_args(2000, &["--port", &port.to_string()]);
+    let args = common::cluster::node_args(2000, &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let back = Server::start_in(dir, &args);
+    let back = Server::restart_in(dir, port, &args);
     c.nodes.insert(1, back);
     assert_eq!(c.id(1), id);
     assert!(c.wait_ok(OK_WAIT), "no ok after restart\n{}", c.logs());
@@ -371,9 +383,9 @@ fn a_stopped_master_is_failed_by_the_others_and_rejoins() {
         let info: String = query(&mut c.nodes[i].conn(), &["CLUSTER", "INFO"]);
         assert_eq!(info_field(&info, "cluster_state").as_deref(), Some("fail"));
     }
-    let args = common::cluster::node_args(1000, &["--port", &port.to_string()]);
+    let args = common::cluster::node_args(1000, &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    c.nodes.push(Server::start_in(dir, &args));
+    c.nodes.push(Server::restart_in(dir, port, &args));
     assert!(c.wait_ok(OK_WAIT), "no rejoin\n{}", c.logs());
 }
 
