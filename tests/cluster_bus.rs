@@ -236,6 +236,9 @@ fn add_node_rebalance_del_node_and_fix() {
     assert!(del.ok(), "del-node\n{}\n{}", del.stdout, del.stderr);
     c.nodes.remove(3);
     assert!(c.wait_ok(OK_WAIT), "{}", c.logs());
+    // A fresh client: the old one may still hold the removed node.
+    let client = c.client();
+    let mut conn = client.get_connection().expect("conn");
     for i in 0..3000 {
         let v: Option<i64> = conn.get(format!("r{i}")).expect("get");
         assert_eq!(v, Some(i));

@@ -124,11 +124,12 @@ pub async fn after_cluster_change(core: &Rc<Core>) {
         s.update_state(now_ms());
         let more = s.take_todo();
         todo.save_config |= more.save_config;
+        todo.fsync_config |= more.fsync_config;
         todo.slots_changed |= more.slots_changed;
         // Saved under the lock: whoever takes the lock next (a command on
         // another core) finds the file already written.
         if todo.save_config {
-            if let Err(e) = nodes_conf::save_atomic(&path, &s.nodes_conf_text()) {
+            if let Err(e) = nodes_conf::save(&path, &s.nodes_conf_text(), todo.fsync_config) {
                 tracing::warn!(
                     "Could not save the cluster config {}: {}",
                     path.display(),
