@@ -36,7 +36,10 @@ fn assert_check_ok(c: &Cluster, i: usize) {
 /// The slot ranges on node `i`'s own CLUSTER NODES line.
 fn myself_slots(c: &Cluster, i: usize) -> String {
     let nodes: String = query(&mut c.nodes[i].conn(), &["CLUSTER", "NODES"]);
-    let line = nodes.lines().find(|l| l.contains("myself")).expect("myself");
+    let line = nodes
+        .lines()
+        .find(|l| l.contains("myself"))
+        .expect("myself");
     line.split(' ').skip(8).collect::<Vec<_>>().join(" ")
 }
 
@@ -81,7 +84,11 @@ fn three_masters_created_by_redis_cli_serve_a_cluster_client() {
     assert_eq!(got.stdout, "7\n");
     let info = cluster_cli(&["info", &c.addr(0)]);
     assert!(info.ok(), "{}", info.stderr);
-    assert!(info.stdout.contains("[OK] 2000 keys in 3 masters."), "{}", info.stdout);
+    assert!(
+        info.stdout.contains("[OK] 2000 keys in 3 masters."),
+        "{}",
+        info.stdout
+    );
 }
 
 #[test]
@@ -173,7 +180,13 @@ fn reshard_under_write_load_loses_no_key() {
     ]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (written, errors) = writer.join().expect("writer");
-    assert!(ran.ok(), "reshard failed\n{}\n{}\n{}", ran.stdout, ran.stderr, c.logs());
+    assert!(
+        ran.ok(),
+        "reshard failed\n{}\n{}\n{}",
+        ran.stdout,
+        ran.stderr,
+        c.logs()
+    );
     assert!(errors.is_empty(), "client saw errors: {errors:?}");
     assert!(written > 0);
     for i in 0..5000 {
@@ -231,7 +244,12 @@ fn add_node_rebalance_del_node_and_fix() {
         &format!("{new_id}=0"),
         "--cluster-yes",
     ]);
-    assert!(back.ok(), "rebalance to 0\n{}\n{}", back.stdout, back.stderr);
+    assert!(
+        back.ok(),
+        "rebalance to 0\n{}\n{}",
+        back.stdout,
+        back.stderr
+    );
     let del = cluster_cli(&["del-node", &c.addr(0), &new_id]);
     assert!(del.ok(), "del-node\n{}\n{}", del.stdout, del.stderr);
     c.nodes.remove(3);
@@ -258,7 +276,13 @@ fn add_node_rebalance_del_node_and_fix() {
     let other = (owner + 1) % 3;
     let _: () = query(
         &mut c.nodes[owner].conn(),
-        &["CLUSTER", "SETSLOT", &slot.to_string(), "MIGRATING", &c.id(other)],
+        &[
+            "CLUSTER",
+            "SETSLOT",
+            &slot.to_string(),
+            "MIGRATING",
+            &c.id(other),
+        ],
     );
     let fix = cluster_cli(&["fix", &c.addr(0), "--cluster-yes"]);
     assert!(fix.ok(), "fix\n{}\n{}", fix.stdout, fix.stderr);
@@ -295,23 +319,49 @@ fn ask_and_tryagain_during_a_manual_migration() {
     let mut sc = src.conn();
     let mut dc = dst.conn();
     let _: () = query(&mut sc, &["MSET", "{t}a", "1", "{t}b", "2"]);
-    let _: () = query(&mut dc, &["CLUSTER", "SETSLOT", &s, "IMPORTING", &c.id(owner)]);
-    let _: () = query(&mut sc, &["CLUSTER", "SETSLOT", &s, "MIGRATING", &c.id(target)]);
+    let _: () = query(
+        &mut dc,
+        &["CLUSTER", "SETSLOT", &s, "IMPORTING", &c.id(owner)],
+    );
+    let _: () = query(
+        &mut sc,
+        &["CLUSTER", "SETSLOT", &s, "MIGRATING", &c.id(target)],
+    );
     // Keys still here are served here; a missing one is asked for.
     let v: String = query(&mut sc, &["GET", "{t}a"]);
     assert_eq!(v, "1");
-    let e = common::err_text(redis::cmd("GET").arg("{t}zz").query::<Option<String>>(&mut sc));
+    let e = common::err_text(
+        redis::cmd("GET")
+            .arg("{t}zz")
+            .query::<Option<String>>(&mut sc),
+    );
     assert_eq!(e, format!("ASK {slot} 127.0.0.1:{}", dst.port));
     // Move one key: a request naming both is now split.
     let moved: String = query(
         &mut sc,
-        &["MIGRATE", "127.0.0.1", &dst.port.to_string(), "{t}a", "0", "5000"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dst.port.to_string(),
+            "{t}a",
+            "0",
+            "5000",
+        ],
     );
     assert_eq!(moved, "OK");
-    let e = common::err_text(redis::cmd("MGET").arg("{t}a").arg("{t}b").query::<Vec<Option<String>>>(&mut sc));
+    let e = common::err_text(
+        redis::cmd("MGET")
+            .arg("{t}a")
+            .arg("{t}b")
+            .query::<Vec<Option<String>>>(&mut sc),
+    );
     assert_eq!(e, "TRYAGAIN Multiple keys request during rehashing of slot");
     // The target serves the slot only after ASKING.
-    let e = common::err_text(redis::cmd("GET").arg("{t}a").query::<Option<String>>(&mut dc));
+    let e = common::err_text(
+        redis::cmd("GET")
+            .arg("{t}a")
+            .query::<Option<String>>(&mut dc),
+    );
     assert!(e.starts_with(&format!("MOVED {slot} ")), "{e}");
     let mut raw = dst.raw();
     let out = raw.call(&[b"ASKING"]);
@@ -320,19 +370,39 @@ fn ask_and_tryagain_during_a_manual_migration() {
     assert_eq!(out, b"$1\r\n1\r\n");
     // ASKING lasts one command.
     let out = raw.call(&[b"GET", b"{t}a"]);
-    assert!(out.starts_with(b"-MOVED"), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        out.starts_with(b"-MOVED"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
     // Finish: move the rest, give the slot to the target everywhere.
     let moved: String = query(
         &mut sc,
-        &["MIGRATE", "127.0.0.1", &dst.port.to_string(), "", "0", "5000", "KEYS", "{t}b"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dst.port.to_string(),
+            "",
+            "0",
+            "5000",
+            "KEYS",
+            "{t}b",
+        ],
     );
     assert_eq!(moved, "OK");
     for n in &c.nodes {
-        let _: () = query(&mut n.conn(), &["CLUSTER", "SETSLOT", &s, "NODE", &c.id(target)]);
+        let _: () = query(
+            &mut n.conn(),
+            &["CLUSTER", "SETSLOT", &s, "NODE", &c.id(target)],
+        );
     }
     let v: String = query(&mut dc, &["GET", "{t}b"]);
     assert_eq!(v, "2");
-    let e = common::err_text(redis::cmd("GET").arg("{t}b").query::<Option<String>>(&mut sc));
+    let e = common::err_text(
+        redis::cmd("GET")
+            .arg("{t}b")
+            .query::<Option<String>>(&mut sc),
+    );
     assert_eq!(e, format!("MOVED {slot} 127.0.0.1:{}", dst.port));
     assert!(c.wait_ok(OK_WAIT));
     assert_check_ok(&c, 0);
@@ -347,12 +417,15 @@ fn publish_reaches_subscribers_on_every_node() {
     let mut subs: Vec<redis::Connection> = c.nodes.iter().map(|s| s.conn()).collect();
     for s in subs.iter_mut() {
         let _: redis::Value = redis::cmd("SUBSCRIBE").arg("news").query(s).expect("sub");
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
     }
     let n: i64 = query(&mut c.nodes[0].conn(), &["PUBLISH", "news", "hello"]);
     assert_eq!(n, 1, "PUBLISH counts this node's receivers");
     for (i, s) in subs.iter_mut().enumerate() {
-        let msg = s.recv_response().unwrap_or_else(|e| panic!("node {i}: {e:?}"));
+        let msg = s
+            .recv_response()
+            .unwrap_or_else(|e| panic!("node {i}: {e:?}"));
         let text = format!("{msg:?}");
         assert!(text.contains("hello"), "node {i}: {text}");
     }
@@ -407,7 +480,8 @@ fn garbage_on_the_bus_port_closes_only_that_link() {
     for input in inputs {
         let mut t = std::net::TcpStream::connect(("127.0.0.1", bus)).expect("bus");
         t.write_all(input).expect("write");
-        t.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        t.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         let mut buf = [0u8; 16];
         // A truncated message waits for more bytes; the others are refused.
         let _ = t.read(&mut buf);
@@ -458,7 +532,13 @@ fn a_shardis_node_and_a_redis_server_node_form_one_cluster() {
             "200",
             "--cluster-yes",
         ]);
-        assert!(ran.ok(), "reshard\n{}\n{}\n{}", ran.stdout, ran.stderr, c.logs());
+        assert!(
+            ran.ok(),
+            "reshard\n{}\n{}\n{}",
+            ran.stdout,
+            ran.stderr,
+            c.logs()
+        );
     }
     for i in 0..1000 {
         let v: i64 = conn.get(format!("m{i}")).expect("get");
@@ -491,6 +571,15 @@ fn redis_benchmark_cluster_mode_runs_clean() {
         Duration::from_secs(300),
     );
     assert!(ran.ok(), "{}\n{}", ran.stdout, ran.stderr);
-    assert!(!ran.stdout.contains("ERR") && !ran.stderr.contains("Error"), "{}\n{}", ran.stdout, ran.stderr);
-    assert!(ran.stdout.contains("SET:") && ran.stdout.contains("GET:"), "{}", ran.stdout);
+    assert!(
+        !ran.stdout.contains("ERR") && !ran.stderr.contains("Error"),
+        "{}\n{}",
+        ran.stdout,
+        ran.stderr
+    );
+    assert!(
+        ran.stdout.contains("SET:") && ran.stdout.contains("GET:"),
+        "{}",
+        ran.stdout
+    );
 }

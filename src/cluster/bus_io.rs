@@ -212,9 +212,11 @@ async fn connect(
         .map_or(15_000, |c| c.cluster_node_timeout())
         .clamp(100, 60_000);
     let stream = match ip.parse::<IpAddr>() {
-        Ok(a) => TcpStream::connect_timeout(SocketAddr::new(a, cport), Duration::from_millis(timeout))
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(a) => {
+            TcpStream::connect_timeout(SocketAddr::new(a, cport), Duration::from_millis(timeout))
+                .await
+                .map_err(|e| e.to_string())
+        }
         Err(_) => Err("not an IP address".to_string()),
     };
     let stream = match stream {

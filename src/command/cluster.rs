@@ -8,8 +8,8 @@ use super::{errors, Args, CmdResult, CommandSpec, Handler};
 use crate::cluster::slot::{key_hash_slot, SLOTS};
 use crate::cluster::{ClusterError, ClusterState, ResetMode};
 use crate::protocol::Reply;
-use crate::server::client::Client;
 use crate::runtime::now_ms;
+use crate::server::client::Client;
 use crate::server::services::apply_cluster_change;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
@@ -231,14 +231,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "Enables read queries for a connection to a cluster replica node",
     ),
-    CommandSpec::new(
-        "asking",
-        1,
-        FAST,
-        (0, 0, 0),
-        Handler::Conn(asking),
-    )
-    .doc(
+    CommandSpec::new("asking", 1, FAST, (0, 0, 0), Handler::Conn(asking)).doc(
         "cluster",
         "3.0.0",
         "Sent by cluster clients after an -ASK redirect",
@@ -346,7 +339,10 @@ fn setslot(c: &mut Client, mut a: Args) -> Fut<'_> {
         with_state(c, |_| ())?;
         let args = rest(&mut a);
         // SETSLOT NODE needs the keys this node holds in the slot.
-        let keys = match args.first().and_then(|s| crate::cluster::slot::parse_slot(s)) {
+        let keys = match args
+            .first()
+            .and_then(|s| crate::cluster::slot::parse_slot(s))
+        {
             Some(slot) => keys_in_slot(c, slot).await,
             None => 0,
         };
@@ -553,36 +549,53 @@ fn help(_c: &mut Client, _a: Args) -> Fut<'_> {
                 "    Assign slots which are between <start-slot> and <end-slot> to current node.",
                 "BUMPEPOCH",
                 "    Advance the cluster config epoch.",
+                "COUNT-FAILURE-REPORTS <node-id>",
+                "    Return number of failure reports for <node-id>.",
                 "COUNTKEYSINSLOT <slot>",
                 "    Return the number of keys in <slot>.",
                 "DELSLOTS <slot> [<slot> ...]",
                 "    Delete slots information from current node.",
                 "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
                 "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
-                "FLUSHSLOTS",
-                "    Delete current node own slots information.",
+                "FAILOVER [FORCE|TAKEOVER]",
+                "    Promote current replica node to being a master.",
+                "FORGET <node-id>",
+                "    Remove a node from the cluster.",
                 "GETKEYSINSLOT <slot> <count>",
                 "    Return key names stored by current node in a slot.",
+                "FLUSHSLOTS",
+                "    Delete current node own slots information.",
                 "INFO",
                 "    Return information about the cluster.",
                 "KEYSLOT <key>",
                 "    Return the hash slot for <key>.",
+                "MEET <ip> <port> [<bus-port>]",
+                "    Connect nodes into a working cluster.",
                 "MYID",
                 "    Return the node id.",
                 "NODES",
                 "    Return cluster configuration seen by node. Output format:",
                 "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+                "REPLICATE <node-id>",
+                "    Configure current node as replica to <node-id>.",
                 "RESET [HARD|SOFT]",
                 "    Reset current node (default: soft).",
-                "SAVECONFIG",
-                "    Force saving cluster configuration on disk.",
                 "SET-CONFIG-EPOCH <epoch>",
                 "    Set config epoch of current node.",
-                "SHARDS",
-                "    Return information about slot range mappings and the nodes associated with them.",
+                "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+                "    Set slot state.",
+                "REPLICAS <node-id>",
+                "    Return <node-id> replicas.",
+                "SAVECONFIG",
+                "    Force saving cluster configuration on disk.",
                 "SLOTS",
                 "    Return information about slots range mappings. Each range is made of:",
                 "    start, end, master and replicas IP addresses, ports and ids",
+                "SHARDS",
+                "    Return information about slot range mappings and the nodes associated with them.",
+                "LINKS",
+                "    Return information about all network links between this node and its peers.",
+                "    Output format is an array where each array element is a map containing attributes of a link",
             ],
         ))
     })

@@ -219,7 +219,9 @@ enum Sent {
     TargetError(String),
     /// Nothing was processed on a cached socket: worth one retry.
     Retry,
-    Io { writing: bool },
+    Io {
+        writing: bool,
+    },
 }
 
 /// Sends the AUTH/SELECT/RESTORE pipeline and reads the replies; `done`
@@ -245,7 +247,11 @@ async fn exchange(
     if select {
         push_command(&mut cmd, &[b"SELECT", o.db.to_string().as_bytes()]);
     }
-    let restore: &[u8] = if cluster { b"RESTORE-ASKING" } else { b"RESTORE" };
+    let restore: &[u8] = if cluster {
+        b"RESTORE-ASKING"
+    } else {
+        b"RESTORE"
+    };
     for (_, key, payload, ttl) in dumped {
         let ttl = ttl.to_string();
         let mut args: Vec<&[u8]> = vec![restore, key, ttl.as_bytes(), payload];
@@ -292,7 +298,9 @@ async fn exchange(
                 return Sent::Io { writing: false };
             }
         };
-        let err = pre_err.as_ref().or((line.first() == Some(&b'-')).then_some(&line));
+        let err = pre_err
+            .as_ref()
+            .or((line.first() == Some(&b'-')).then_some(&line));
         match err {
             Some(e) => {
                 if target_err.is_none() {
@@ -336,7 +344,10 @@ fn migrate(c: &mut Client, a: Args) -> Fut<'_> {
                         _ => {}
                     }
                 }
-                by_core.entry(t.core_of(slot)).or_default().push((i, k.clone()));
+                by_core
+                    .entry(t.core_of(slot))
+                    .or_default()
+                    .push((i, k.clone()));
             }
             if let Some(slot) = first {
                 let q = ClusterQuery {
@@ -386,15 +397,18 @@ fn migrate(c: &mut Client, a: Args) -> Fut<'_> {
                     return (Vec::new(), Ok(Reply::Simple("NOKEY".into())));
                 }
                 let mut done = Vec::new();
-                let mut result = Err(Reply::err("IOERR error or timeout reading to target instance"));
+                let mut result = Err(Reply::err(
+                    "IOERR error or timeout reading to target instance",
+                ));
                 for attempt in 0..2 {
-                    let mut sock = match get_socket(&target, Duration::from_millis(o.timeout_ms)).await {
-                        Ok(s) => s,
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    };
+                    let mut sock =
+                        match get_socket(&target, Duration::from_millis(o.timeout_ms)).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        };
                     done.clear();
                     match exchange(&mut sock, &o, &dumped, cluster, &mut done).await {
                         Sent::Ok => {
@@ -467,15 +481,23 @@ mod tests {
     use super::*;
 
     fn argv(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
     }
 
     #[test]
     fn keys_are_found_as_redis_finds_them() {
-        assert_eq!(migrate_keys(&argv(&["migrate", "h", "1", "k", "0", "5"])), vec![3]);
+        assert_eq!(
+            migrate_keys(&argv(&["migrate", "h", "1", "k", "0", "5"])),
+            vec![3]
+        );
         let a = argv(&["migrate", "h", "1", "", "0", "5", "COPY", "KEYS", "a", "b"]);
         assert_eq!(migrate_keys(&a), vec![8, 9]);
-        let a = argv(&["migrate", "h", "1", "", "0", "5", "AUTH", "keys", "KEYS", "a"]);
+        let a = argv(&[
+            "migrate", "h", "1", "", "0", "5", "AUTH", "keys", "KEYS", "a",
+        ]);
         assert_eq!(migrate_keys(&a), vec![8, 9]);
     }
 
@@ -486,8 +508,14 @@ mod tests {
             Err(other) => format!("{other:?}"),
             Ok(_) => "ok".into(),
         };
-        assert_eq!(e(&["migrate", "h", "1", "k", "0", "5", "bogus"]), "ERR syntax error");
-        assert_eq!(e(&["migrate", "h", "1", "k", "0", "5", "AUTH"]), "ERR syntax error");
+        assert_eq!(
+            e(&["migrate", "h", "1", "k", "0", "5", "bogus"]),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            e(&["migrate", "h", "1", "k", "0", "5", "AUTH"]),
+            "ERR syntax error"
+        );
         assert_eq!(
             e(&["migrate", "h", "1", "k", "0", "5", "KEYS", "a"]),
             "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
@@ -496,8 +524,10 @@ mod tests {
             e(&["migrate", "h", "1", "k", "x", "5"]),
             "ERR value is not an integer or out of range"
         );
-        let o = parse(&argv(&["migrate", "h", "1", "", "3", "-1", "COPY", "REPLACE", "KEYS", "a", "b"]))
-            .expect("parse");
+        let o = parse(&argv(&[
+            "migrate", "h", "1", "", "3", "-1", "COPY", "REPLACE", "KEYS", "a", "b",
+        ]))
+        .expect("parse");
         assert!(o.copy && o.replace);
         assert_eq!((o.db, o.timeout_ms, o.keys.len()), (3, 1000, 2));
     }

@@ -67,7 +67,10 @@ pub fn apply_cluster_options(state: &mut ClusterState, cfg: &crate::config::Conf
 }
 
 /// Loads the node's identity from nodes.conf, or creates a new one and saves it.
-pub fn load_cluster_state(path: &Path, cfg: &crate::config::Config) -> Result<ClusterState, String> {
+pub fn load_cluster_state(
+    path: &Path,
+    cfg: &crate::config::Config,
+) -> Result<ClusterState, String> {
     let (port, cport) = announced_ports(cfg);
     let mut state = match nodes_conf::load(path).map_err(|e| e.to_string())? {
         Some(conf) => ClusterState::from_conf(conf)
@@ -141,11 +144,45 @@ pub async fn after_cluster_change(core: &Rc<Core>) {
         // call took the todo first, this core's snapshot still tells whether
         // the change has been installed.
         let stale = core.with_topology(|t| t.is_stale_for(s));
-        (todo.slots_changed || stale)
-            .then(|| Topology::from_cluster(s, core.ncores, next_version()))
+        let topo = (todo.slots_changed || stale)
+            .then(|| Topology::from_cluster(s, core.ncores, next_version()));
+        (topo, s.take_lost_slots())
     };
+    let (topo, lost) = topo;
     if let Some(t) = topo {
         install_topology(core, Arc::new(t)).await;
+    }
+    if !lost.is_empty() {
+        delete_keys_in_slots(core, lost).await;
+    }
+}
+
+/// Drops the keys of slots another master now serves with a newer
+/// configuration (Redis's "dirty slots": delKeysInSlot), on their cores.
+async fn delete_keys_in_slots(core: &Rc<Core>, slots: Vec<u16>) {
+    let slots = Arc::new(slots);
+    let deleted: usize = core
+        .run_on_all(move |c| {
+            let topo = c.topology();
+            let mut shard = c.shard.borrow_mut();
+            let mut n = 0;
+            for &slot in slots.iter().filter(|&&s| topo.core_of(s) == c.id) {
+                for db in shard.dbs.iter_mut() {
+                    if let Some(t) = db.take_slot(slot as usize) {
+                        n += t.keys.len();
+                    }
+                }
+            }
+            n
+        })
+        .await
+        .into_iter()
+        .sum();
+    if deleted > 0 {
+        tracing::warn!(
+            "Deleted {} keys in slots this node no longer serves",
+            deleted
+        );
     }
 }
 
