@@ -118,12 +118,19 @@ all_ok() {
 create_cluster() {
     local replicas="$1" addrs=() port
     for port in "${PORTS[@]}"; do addrs+=("127.0.0.1:$port"); done
-    redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes >"$WORK/create.log" 2>&1
+    if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
+        >"$WORK/create.log" 2>&1; then
+        echo "cluster create failed:" >&2
+        cat "$WORK/create.log" >&2
+        return 1
+    fi
 }
 
 wait_ok() {
     for _ in $(seq 1 1200); do all_ok && return 0; sleep 0.05; done
-    echo "cluster never ok" >&2; return 1
+    echo "cluster never ok" >&2
+    for port in "${PORTS[@]}"; do redis-cli -p "$port" cluster nodes >&2 || true; done
+    return 1
 }
 
 record() { echo "$1,$2,$3,$4,$5" >>"$CSV"; }
