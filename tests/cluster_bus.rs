@@ -459,6 +459,37 @@ fn a_stopped_master_is_failed_by_the_others_and_rejoins() {
         let info: String = query(&mut c.nodes[i].conn(), &["CLUSTER", "INFO"]);
         assert_eq!(info_field(&info, "cluster_state").as_deref(), Some("fail"));
     }
+    // A key node 0 serves: refused while down, readable with
+    // cluster-allow-reads-when-down, writes still refused.
+    let range = myself_slots(&c, 0);
+    let (lo, hi) = range
+        .split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'))
+        .map(|(a, b)| (a.parse::<u16>().unwrap_or(0), b.parse::<u16>().unwrap_or(0)))
+        .expect("a slot range");
+    let key = (0..100_000)
+        .map(|i| format!("down{i}"))
+        .find(|k| (lo..=hi).contains(&common::slot_of(k.as_bytes())))
+        .expect("a key of node 0");
+    let mut n0 = c.nodes[0].conn();
+    let e = common::err_text(redis::cmd("GET").arg(&key).query::<Option<String>>(&mut n0));
+    assert_eq!(e, "CLUSTERDOWN The cluster is down");
+    let _: () = query(
+        &mut n0,
+        &["CONFIG", "SET", "cluster-allow-reads-when-down", "yes"],
+    );
+    let v: Option<String> = query(&mut n0, &["GET", &key]);
+    assert_eq!(v, None);
+    let e = common::err_text(redis::cmd("SET").arg(&key).arg("1").query::<()>(&mut n0));
+    assert_eq!(
+        e,
+        "CLUSTERDOWN The cluster is down and only accepts read commands"
+    );
+    let _: () = query(
+        &mut n0,
+        &["CONFIG", "SET", "cluster-allow-reads-when-down", "no"],
+    );
     let args = common::cluster::node_args(1000, &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     c.nodes.push(Server::restart_in(dir, port, &args));
