@@ -66,7 +66,8 @@ trap cleanup EXIT
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$(( (RANDOM % 20000) + 20000 ))
+        # Below the ephemeral range (32768+), bus port included.
+        p=$(( (RANDOM % 11000) + 11000 ))
         if ! ss -Hltn "sport = :$p or sport = :$((p + 10000))" | grep -q .; then
             echo "$p"; return
         fi
