@@ -4,8 +4,8 @@
 #   create   time from `redis-cli --cluster create` (6 nodes, --cluster-replicas 1)
 #            to cluster_state:ok on every node
 #   reshard  `redis-cli --cluster reshard` of --slots slots holding about
-#            --keys keys (3 masters) while a redis-benchmark SET load runs
-#            against the cluster: reshard time, and errors the load saw
+
+
 #   gossip   bus bytes sent per second per node in an idle 6-node cluster
 #            (TCP bytes_sent of every socket on a bus port, from `ss -ti`,
 #            over --idle seconds)
@@ -14,7 +14,7 @@
 #                                [--idle SECONDS] [--out DIR] [--only LIST]
 #
 # Servers bind 127.0.0.1 on free ports, run from temp dirs, and are stopped
-# on exit. Both kinds run the same way (no pinning: 6 nodes share the 2 CPUs).
+# on exit. Both kinds run the same way: node i on CPU i mod CPUs (taskset).
 # Needs redis-server, redis-cli, redis-benchmark (Debian's redis-server and
 # redis-tools) and ss (iproute2). shardis is built with `cargo build --release`.
 #
@@ -79,18 +79,22 @@ now_ms() { date +%s%3N; }
 
 # start_nodes KIND N -> sets PORTS (array); KIND is shardis or redis.
 start_nodes() {
-    local kind="$1" n="$2" port dir
+    local kind="$1" n="$2" port dir i cpus
+    cpus=$(nproc)
     PORTS=()
-    for _ in $(seq 1 "$n"); do
+    for i in $(seq 0 $((n - 1))); do
         port=$(free_port)
         dir="$WORK/$kind-$port"
         mkdir -p "$dir"
         local args=(--port "$port" --bind 127.0.0.1 --dir "$dir" --cluster-enabled yes
             --cluster-node-timeout 5000 --save "" --appendonly no)
+        # Nodes take the CPUs in turn, both kinds alike (a shardis core pins
+        # itself to the first CPU of its affinity mask: unrestricted, every
+        # node would pin to CPU 0).
         if [ "$kind" = shardis ]; then
-            "$SHARDIS" "${args[@]}" --threads 1 >"$dir/log" 2>&1 &
+            taskset -c $((i % cpus)) "$SHARDIS" "${args[@]}" --threads 1 >"$dir/log" 2>&1 &
         else
-            redis-server "${args[@]}" >"$dir/log" 2>&1 &
+            taskset -c $((i % cpus)) redis-server "${args[@]}" >"$dir/log" 2>&1 &
         fi
         PIDS+=($!)
         PORTS+=("$port")
@@ -136,6 +140,70 @@ wait_ok() {
 
 record() { echo "$1,$2,$3,$4,$5" >>"$CSV"; }
 
+# A hash tag whose slot the node at port $1 serves, past the first
+# --slots slots of its range (the ones a reshard from it moves).
+tag_for_node() {
+    redis-cli -p "$1" cluster nodes | awk '/myself/ {print $NF}' | python3 -c "
+import sys
+lo, _, hi = sys.stdin.read().strip().partition('-')
+lo, hi = int(lo), int(hi or lo)
+want = range(min(lo + $SLOTS, hi), hi + 1)
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+i = 0
+while crc16(b'load%d' % i) % 16384 not in want:
+    i += 1
+print('load%d' % i)
+"
+}
+
+# Writes --keys keys spread over every slot (reshard:<i>, no hash tags:
+# redis-benchmark --cluster would put each node's keys in one slot), each
+# sent with redis-cli --pipe to the node serving its slot.
+fill_spread() {
+    local port
+    for port in "${PORTS[@]}"; do
+        redis-cli -p "$port" cluster nodes | awk '/myself/ {for (i = 9; i <= NF; i++) print $i}' |
+            sed "s/^/$port /" >>"$WORK/ranges"
+    done
+    python3 - "$KEYS" "$WORK" <<'PY'
+import sys
+keys, work = int(sys.argv[1]), sys.argv[2]
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+owner = [None] * 16384
+for line in open(f"{work}/ranges"):
+    port, rng = line.split()
+    lo, _, hi = rng.partition("-")
+    for s in range(int(lo), int(hi or lo) + 1):
+        owner[s] = port
+out = {}
+for i in range(keys):
+    k = f"reshard:{i}".encode()
+    port = owner[crc16(k) % 16384]
+    out.setdefault(port, []).append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\nxxxxxxxxxxxxxxxx\r\n" % (len(k), k))
+for port, cmds in out.items():
+    with open(f"{work}/fill-{port}", "wb") as f:
+        f.writelines(cmds)
+PY
+    for port in "${PORTS[@]}"; do
+        [ -f "$WORK/fill-$port" ] && redis-cli -p "$port" --pipe <"$WORK/fill-$port" >/dev/null
+    done
+    rm -f "$WORK/ranges" "$WORK"/fill-*
+}
+
 fig_create() {
     local kind="$1" round="$2" t0 t1
     start_nodes "$kind" 6
@@ -152,21 +220,36 @@ fig_reshard() {
     start_nodes "$kind" 3
     create_cluster 0
     wait_ok
-    redis-benchmark -p "${PORTS[0]}" --cluster -t set -n "$KEYS" -r "$KEYS" -d 16 -q >/dev/null 2>&1 || true
+    fill_spread
+    local total=0 port
+    for port in "${PORTS[@]}"; do total=$((total + $(redis-cli -p "$port" dbsize))); done
+    record reshard_keys_total "$kind" "$round" "$total" keys
+    record reshard_keys_on_source "$kind" "$round" "$(redis-cli -p "${PORTS[0]}" dbsize)" keys
     from=$(redis-cli -p "${PORTS[0]}" cluster myid)
     to=$(redis-cli -p "${PORTS[1]}" cluster myid)
-    redis-benchmark -p "${PORTS[2]}" --cluster -t set -n 100000000 -r "$KEYS" -d 16 -c 8 \
-        >"$WORK/load.log" 2>&1 &
-    local load=$!
+    # The load: one plain redis-benchmark per master, SETs of 100 keys behind
+    # a hash tag of a slot the reshard does not move (redis-benchmark
+    # --cluster follows the source's slots as they move and would keep
+    # seeding the next slot to move with its keys).
+    local loads=() i tag
+    for i in 0 1 2; do
+        tag=$(tag_for_node "${PORTS[$i]}")
+        redis-benchmark -p "${PORTS[$i]}" -n 100000000 -r 100 -c 4 \
+            set "{$tag}:__rand_int__" xxxxxxxxxxxxxxxx >"$WORK/load-$i.log" 2>&1 &
+        loads+=($!)
+    done
     sleep 1
     t0=$(now_ms)
     redis-cli --cluster reshard "127.0.0.1:${PORTS[0]}" --cluster-from "$from" --cluster-to "$to" \
         --cluster-slots "$SLOTS" --cluster-yes >"$WORK/reshard.log" 2>&1
     t1=$(now_ms)
-    kill "$load" 2>/dev/null || true
-    wait "$load" 2>/dev/null || true
-    errs=$(tr '\r' '\n' <"$WORK/load.log" | grep -ci "error" || true)
+    kill "${loads[@]}" 2>/dev/null || true
+    wait "${loads[@]}" 2>/dev/null || true
+    cp "$WORK/reshard.log" "$OUT/reshard-$kind-$round.log"
+    errs=$(cat "$WORK"/load-*.log | tr '\r' '\n' | grep -ci "error" || true)
     record reshard "$kind" "$round" $((t1 - t0)) ms
+    record reshard_keys_moved "$kind" "$round" "$(tr -cd '.' <"$WORK/reshard.log" | wc -c)" keys
+    record reshard_keys_on_target "$kind" "$round" "$(redis-cli -p "${PORTS[1]}" dbsize)" keys
     record reshard_client_errors "$kind" "$round" "$errs" lines
     stop_nodes
 }
