@@ -442,10 +442,7 @@ fn keyslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     })
 }
 
-/// An integer argument as Redis's `getLongLongFromObjectOrReply` reads it.
-fn int_arg(b: &[u8]) -> Result<i64, Reply> {
-    crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))
-}
+use super::parse_i64_arg as int_arg;
 
 /// `n` as a slot number, or the error `err` when it is outside 0..16383.
 fn slot_in_range(n: i64, err: &'static str) -> Result<u16, Reply> {
