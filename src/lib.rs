@@ -10,7 +10,8 @@
 //! - `cluster`: key slots, the node's cluster state, nodes.conf.
 //! - `config`: the typed option table, redis.conf parsing, CONFIG GET/SET/REWRITE.
 //! - `observability`: INFO sections and logging set-up.
-//! - `persistence`: the append-only files (AOF), their manifest.
+//! - `persistence`: Redis's RDB format (DUMP/RESTORE payloads, whole files),
+//!   AOF contents and manifest.
 //! - `node`: node-wide shared state (config, identity, counters).
 
 pub mod cluster;

@@ -96,7 +96,7 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
     let cluster = if cfg.cluster_enabled() {
         let path = PathBuf::from(cfg.cluster_config_file());
         let state = services::load_cluster_state(&path, &cfg)
-        .map_err(|e| format!("Unrecoverable error: {e}"))?;
+            .map_err(|e| format!("Unrecoverable error: {e}"))?;
         tracing::info!("Node configuration loaded, I'm {}", state.my_id().as_str());
         Some(state)
     } else {

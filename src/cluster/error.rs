@@ -45,6 +45,42 @@ pub enum ClusterError {
     ConfigEpochOtherNodes,
     /// SET-CONFIG-EPOCH on a node whose config epoch is not 0.
     ConfigEpochNonZero,
+    /// `ERR Unknown node <id>` (FORGET, REPLICATE, COUNT-FAILURE-REPORTS,
+    /// SETSLOT ... NODE); the id as typed.
+    UnknownNode(String),
+    /// `ERR I don't know about node <id>` (SETSLOT MIGRATING|IMPORTING).
+    DontKnowNode(String),
+    /// `ERR Please use SETSLOT only with masters.`
+    SetSlotOnReplica,
+    /// `ERR I'm not the owner of hash slot <n>`
+    NotSlotOwner(u16),
+    /// `ERR I'm already the owner of hash slot <n>`
+    AlreadySlotOwner(u16),
+    /// `ERR Target node is not a master`
+    TargetNotMaster,
+    /// `ERR Can't assign hashslot <n> to a different node while I still hold
+    /// keys for this hash slot.`
+    SlotHasKeys(u16),
+    /// `ERR Invalid CLUSTER SETSLOT action or number of arguments. Try
+    /// CLUSTER HELP`
+    SetSlotSyntax,
+    /// `ERR I tried hard but I can't forget myself...`
+    ForgetMyself,
+    /// `ERR Can't forget my master!`
+    ForgetMyMaster,
+    /// `ERR Can't replicate myself`
+    ReplicateMyself,
+    /// `ERR I can only replicate a master, not a replica.`
+    ReplicateReplica,
+    /// `ERR To set a master the node must be empty and without assigned
+    /// slots.`
+    ReplicateNotEmpty,
+    /// `ERR Invalid TCP base port specified: <port>` (MEET)
+    InvalidBasePort(String),
+    /// `ERR Invalid TCP bus port specified: <port>` (MEET)
+    InvalidBusPort(String),
+    /// `ERR Invalid node address specified: <ip>:<port>` (MEET)
+    InvalidNodeAddress(String, String),
 }
 
 impl ClusterError {
@@ -55,6 +91,12 @@ impl ClusterError {
         let cut = typed.get(..128).unwrap_or(typed);
         let name = String::from_utf8_lossy(cut).replace(['\r', '\n'], " ");
         ClusterError::SubcommandSyntax(name)
+    }
+
+    /// An argument as Redis shows it inside an error (`addReplyErrorFormat`
+    /// turns CR and LF into spaces).
+    pub fn shown(arg: &[u8]) -> String {
+        String::from_utf8_lossy(arg).replace(['\r', '\n'], " ")
     }
 
     pub fn to_reply(&self) -> Reply {
@@ -96,6 +138,45 @@ impl fmt::Display for ClusterError {
             }
             ClusterError::ConfigEpochOtherNodes => f.write_str(ERR_CONFIG_EPOCH_OTHER_NODES),
             ClusterError::ConfigEpochNonZero => f.write_str(ERR_CONFIG_EPOCH_NON_ZERO),
+            ClusterError::UnknownNode(id) => write!(f, "ERR Unknown node {id}"),
+            ClusterError::DontKnowNode(id) => write!(f, "ERR I don't know about node {id}"),
+            ClusterError::SetSlotOnReplica => {
+                f.write_str("ERR Please use SETSLOT only with masters.")
+            }
+            ClusterError::NotSlotOwner(slot) => {
+                write!(f, "ERR I'm not the owner of hash slot {slot}")
+            }
+            ClusterError::AlreadySlotOwner(slot) => {
+                write!(f, "ERR I'm already the owner of hash slot {slot}")
+            }
+            ClusterError::TargetNotMaster => f.write_str("ERR Target node is not a master"),
+            ClusterError::SlotHasKeys(slot) => write!(
+                f,
+                "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+            ),
+            ClusterError::SetSlotSyntax => f.write_str(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            ),
+            ClusterError::ForgetMyself => {
+                f.write_str("ERR I tried hard but I can't forget myself...")
+            }
+            ClusterError::ForgetMyMaster => f.write_str("ERR Can't forget my master!"),
+            ClusterError::ReplicateMyself => f.write_str("ERR Can't replicate myself"),
+            ClusterError::ReplicateReplica => {
+                f.write_str("ERR I can only replicate a master, not a replica.")
+            }
+            ClusterError::ReplicateNotEmpty => f.write_str(
+                "ERR To set a master the node must be empty and without assigned slots.",
+            ),
+            ClusterError::InvalidBasePort(port) => {
+                write!(f, "ERR Invalid TCP base port specified: {port}")
+            }
+            ClusterError::InvalidBusPort(port) => {
+                write!(f, "ERR Invalid TCP bus port specified: {port}")
+            }
+            ClusterError::InvalidNodeAddress(ip, port) => {
+                write!(f, "ERR Invalid node address specified: {ip}:{port}")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! epochs and slots. Shared by the cluster state, `CLUSTER NODES` and
 //! `nodes.conf`.
 
+use super::gossip::LinkId;
 use super::slot::SlotSet;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -76,6 +77,41 @@ impl NodeFlags {
     pub const HANDSHAKE: NodeFlags = NodeFlags(1 << 5);
     pub const NOADDR: NodeFlags = NodeFlags(1 << 6);
     pub const NOFAILOVER: NodeFlags = NodeFlags(1 << 7);
+    /// Send MEET rather than PING on the next new link (a node added by
+    /// `CLUSTER MEET`). Never printed, never saved, as in Redis.
+    pub const MEET: NodeFlags = NodeFlags(1 << 8);
+
+    /// The flags as `clusterNode.flags` numbers them on the bus
+    /// (`CLUSTER_NODE_*` in cluster.h), in the same order as
+    /// [`NodeFlags::from_wire`] reads them.
+    const WIRE: [(NodeFlags, u16); 9] = [
+        (NodeFlags::MASTER, 1),
+        (NodeFlags::SLAVE, 2),
+        (NodeFlags::PFAIL, 4),
+        (NodeFlags::FAIL, 8),
+        (NodeFlags::MYSELF, 16),
+        (NodeFlags::HANDSHAKE, 32),
+        (NodeFlags::NOADDR, 64),
+        (NodeFlags::MEET, 128),
+        // 256 is CLUSTER_NODE_MIGRATE_TO (replica migration), not kept.
+        (NodeFlags::NOFAILOVER, 512),
+    ];
+
+    /// The flags in the bus encoding (header `flags`, gossip `flags`).
+    pub fn to_wire(self) -> u16 {
+        NodeFlags::WIRE
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .fold(0, |acc, (_, bit)| acc | bit)
+    }
+
+    /// Flags read from the bus; bits this node does not keep are dropped.
+    pub fn from_wire(wire: u16) -> NodeFlags {
+        NodeFlags::WIRE
+            .iter()
+            .filter(|(_, bit)| wire & bit != 0)
+            .fold(NodeFlags::NONE, |acc, (f, _)| acc | *f)
+    }
 
     /// Names in the order Redis prints them (`redisNodeFlagsTable`).
     const NAMES: [(NodeFlags, &'static str); 8] = [
@@ -186,6 +222,34 @@ pub struct ClusterNode {
     pub slots: SlotSet,
     /// Replication offset it last announced.
     pub repl_offset: i64,
+    /// Plaintext client port when `port` is the TLS one, else 0 (`pport`).
+    pub pport: u16,
+    /// When this node learned of it (Unix ms): handshakes time out from it.
+    pub ctime: u64,
+    /// When any message from it last arrived (Unix ms).
+    pub data_received: u64,
+    /// When it was flagged FAIL (Unix ms).
+    pub fail_time: u64,
+    /// When this node last voted for one of its replicas (Unix ms).
+    pub voted_time: u64,
+    /// When its replication offset was last heard (Unix ms).
+    pub repl_offset_time: u64,
+    /// Masters that reported it failing, and when they last did.
+    pub fail_reports: Vec<FailReport>,
+    /// The bus link this node opened to it, if any (`clusterNode.link`).
+    pub link: Option<LinkId>,
+    /// The bus link it opened to this node, once identified.
+    pub inbound_link: Option<LinkId>,
+    /// Number of the last PING/PONG it was gossiped in.
+    pub last_in_ping_gossip: u64,
+}
+
+/// A master's report that a node is failing (`clusterNodeFailReport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailReport {
+    pub reporter: NodeId,
+    /// Unix ms of the last report.
+    pub time: u64,
 }
 
 impl ClusterNode {
@@ -206,6 +270,16 @@ impl ClusterNode {
             link_connected: false,
             slots: SlotSet::new(),
             repl_offset: 0,
+            pport: 0,
+            ctime: 0,
+            data_received: 0,
+            fail_time: 0,
+            voted_time: 0,
+            repl_offset_time: 0,
+            fail_reports: Vec::new(),
+            link: None,
+            inbound_link: None,
+            last_in_ping_gossip: 0,
         }
     }
 
@@ -224,6 +298,10 @@ impl ClusterNode {
     /// Flagged FAIL (not merely suspected).
     pub fn is_failed(&self) -> bool {
         self.flags.contains(NodeFlags::FAIL)
+    }
+
+    pub fn in_handshake(&self) -> bool {
+        self.flags.contains(NodeFlags::HANDSHAKE)
     }
 }
 
@@ -291,5 +369,24 @@ mod tests {
         assert_eq!(NodeFlags::from_name("FAIL?"), Some(NodeFlags::PFAIL));
         assert_eq!(NodeFlags::from_name("noflags"), Some(NodeFlags::NONE));
         assert_eq!(NodeFlags::from_name("replica"), None);
+        // MEET is never shown.
+        assert_eq!(
+            (NodeFlags::MASTER | NodeFlags::HANDSHAKE | NodeFlags::MEET).to_string(),
+            "master,handshake"
+        );
+    }
+
+    #[test]
+    fn wire_flags_are_redis_numbers() {
+        assert_eq!((NodeFlags::MYSELF | NodeFlags::MASTER).to_wire(), 17);
+        assert_eq!((NodeFlags::SLAVE | NodeFlags::PFAIL).to_wire(), 6);
+        assert_eq!((NodeFlags::FAIL | NodeFlags::NOFAILOVER).to_wire(), 8 | 512);
+        assert_eq!((NodeFlags::HANDSHAKE | NodeFlags::MEET).to_wire(), 32 | 128);
+        assert_eq!(NodeFlags::NOADDR.to_wire(), 64);
+        for bits in 0..1024u16 {
+            let back = NodeFlags::from_wire(bits).to_wire();
+            assert_eq!(back, bits & !256, "{bits}");
+        }
+        assert_eq!(NodeFlags::from_wire(0xffff).to_wire(), 1023 & !256);
     }
 }

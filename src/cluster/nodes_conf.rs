@@ -415,6 +415,14 @@ pub fn load(path: &Path) -> Result<Option<NodesConf>, LoadError> {
 /// directory, fsyncs it, renames it over `path` and fsyncs the directory.
 /// On error the temp file is removed and `path` is untouched.
 pub fn save_atomic(path: &Path, contents: &str) -> io::Result<()> {
+    save(path, contents, true)
+}
+
+/// Writes `contents` to `path` through a temp file and a rename, so a
+/// reader sees the old or the new file whole; with `fsync` the file and its
+/// directory are synced too (Redis syncs only when its FSYNC_CONFIG flag
+/// asks: epoch changes, not every SETSLOT).
+pub fn save(path: &Path, contents: &str, fsync: bool) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -445,7 +453,9 @@ pub fn save_atomic(path: &Path, contents: &str) -> io::Result<()> {
             .mode(0o644)
             .open(&tmp)?;
         file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
+        if fsync {
+            file.sync_all()?;
+        }
         drop(file);
         fs::rename(&tmp, path)
     })();
@@ -453,7 +463,10 @@ pub fn save_atomic(path: &Path, contents: &str) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    fs::File::open(dir)?.sync_all()
+    if fsync {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ pub fn parse_slot(arg: &[u8]) -> Option<u16> {
 
 const WORDS: usize = SLOTS / 64;
 
+/// Bytes of a slot bitmap on the cluster bus (16384 bits).
+pub const SLOT_BITMAP_LEN: usize = SLOTS / 8;
+
 /// A set of hash slots: a 16384-bit bitmap (2 KiB, boxed so that moving it
 /// is cheap). Slots outside `0..16384` are never members.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -199,6 +202,30 @@ impl SlotSet {
     /// The set as maximal inclusive ranges `(start, end)`, ascending.
     pub fn ranges(&self) -> Ranges<'_> {
         Ranges { set: self, next: 0 }
+    }
+
+    /// The set as Redis's 2048-byte slot bitmap (`clusterNode.slots`, the
+    /// bus messages' `myslots`): slot `j` is bit `j & 7` of byte `j / 8`.
+    pub fn to_bitmap(&self) -> [u8; SLOT_BITMAP_LEN] {
+        let mut out = [0u8; SLOT_BITMAP_LEN];
+        for (chunk, word) in out.chunks_exact_mut(8).zip(self.words.iter()) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        out
+    }
+
+    /// The set a Redis slot bitmap describes (see [`SlotSet::to_bitmap`]);
+    /// bytes past 2048 are ignored, missing ones are empty.
+    pub fn from_bitmap(bitmap: &[u8]) -> SlotSet {
+        let mut set = SlotSet::new();
+        for (word, chunk) in set.words.iter_mut().zip(bitmap.chunks(8)) {
+            let mut bytes = [0u8; 8];
+            for (b, c) in bytes.iter_mut().zip(chunk) {
+                *b = *c;
+            }
+            *word = u64::from_le_bytes(bytes);
+        }
+        set
     }
 }
 
@@ -398,6 +425,21 @@ mod tests {
         clipped.clear();
         assert!(clipped.is_empty());
         assert_eq!(clipped.ranges().next(), None);
+    }
+
+    #[test]
+    fn bitmap_matches_redis_bit_order() {
+        let set = SlotSet::from_ranges(&[(0, 0), (9, 9), (16383, 16383)]);
+        let map = set.to_bitmap();
+        assert_eq!(map.len(), 2048);
+        // bitmapSetBit: byte pos/8, bit pos&7.
+        assert_eq!(map[0], 0b0000_0001);
+        assert_eq!(map[1], 0b0000_0010);
+        assert_eq!(map[2047], 0b1000_0000);
+        assert_eq!(map.iter().filter(|&&b| b != 0).count(), 3);
+        assert_eq!(SlotSet::from_bitmap(&map), set);
+        assert_eq!(SlotSet::from_bitmap(&[0xff; 2048]), SlotSet::full());
+        assert!(SlotSet::from_bitmap(&[]).is_empty());
     }
 
     #[test]

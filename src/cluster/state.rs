@@ -23,6 +23,7 @@
 //! (`ERR_RESET_MASTER_WITH_KEYS`).
 
 use super::error::ClusterError;
+use super::gossip::BusState;
 use super::node::{ClusterNode, NodeFlags, NodeId, OpenSlots};
 use super::nodes_conf::{self, NodesConf};
 use super::slot::{parse_slot, SlotSet, SLOTS};
@@ -99,6 +100,9 @@ pub struct Todo {
     pub update_state: bool,
     /// The slots this node serves changed: rebuild the slot table.
     pub slots_changed: bool,
+    /// This node's master changed, or it became a master: point replication
+    /// at `myself().replica_of`'s address, or stop replicating.
+    pub replication_changed: bool,
 }
 
 impl Todo {
@@ -107,6 +111,7 @@ impl Todo {
         self.fsync_config |= other.fsync_config;
         self.update_state |= other.update_state;
         self.slots_changed |= other.slots_changed;
+        self.replication_changed |= other.replication_changed;
     }
 }
 
@@ -139,10 +144,10 @@ pub struct ClusterState {
     pub(super) last_vote_epoch: u64,
     pub(super) open_slots: OpenSlots,
     /// Cached `cluster_state`.
-    health: Health,
+    pub(super) health: Health,
     /// Cached `cluster_size`: masters serving at least one slot (1 until
     /// the first update, as in Redis).
-    size: usize,
+    pub(super) size: usize,
     first_update_ms: Option<u64>,
     among_minority_ms: Option<u64>,
     todo: Todo,
@@ -150,12 +155,22 @@ pub struct ClusterState {
     /// topology built from an older generation is known to be stale even
     /// after another caller took the [`Todo`].
     generation: u64,
+    /// Links, the blacklist and what the bus must send (see `gossip`).
+    pub(super) bus: BusState,
     /// `cluster-node-timeout`
     pub node_timeout_ms: u64,
     /// `cluster-require-full-coverage`
     pub require_full_coverage: bool,
     /// `cluster-preferred-endpoint-type`
     pub preferred_endpoint: EndpointType,
+    /// `cluster-allow-replica-migration`: a master left without slots by a
+    /// newer configuration becomes a replica of the node that took them.
+    pub allow_replica_migration: bool,
+    /// Gossip the nodes CLUSTER FORGET blacklisted in FORGOTTEN_NODE ping
+    /// extensions, as Redis 7.2 does. Off by default: 7.0.15 neither sends
+    /// nor understands them (it logs each as an unknown extension). Received
+    /// ones are acted on either way.
+    pub gossip_forgotten_nodes: bool,
     pub stats: BusStats,
 }
 
@@ -169,7 +184,7 @@ fn parse_slots<A: AsRef<[u8]>>(args: &[A]) -> Result<Vec<u16>, ClusterError> {
 
 /// `string2ll`: a canonical decimal i64 (optional `-`, no leading zeros, no
 /// `+`, no spaces).
-fn parse_i64_strict(arg: &[u8]) -> Option<i64> {
+pub(super) fn parse_i64_strict(arg: &[u8]) -> Option<i64> {
     let digits = arg.strip_prefix(b"-").unwrap_or(arg);
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
@@ -209,11 +224,15 @@ impl ClusterState {
                 fsync_config: true,
                 update_state: true,
                 slots_changed: true,
+                replication_changed: false,
             },
             generation: 0,
+            bus: BusState::default(),
             node_timeout_ms: DEFAULT_NODE_TIMEOUT_MS,
             require_full_coverage: true,
             preferred_endpoint: EndpointType::Ip,
+            allow_replica_migration: true,
+            gossip_forgotten_nodes: false,
             stats: BusStats::default(),
         }
     }
@@ -274,6 +293,7 @@ impl ClusterState {
             fsync_config: false,
             update_state: true,
             slots_changed: true,
+            replication_changed: state.myself.is_replica(),
         };
         Ok(state)
     }
@@ -363,11 +383,17 @@ impl ClusterState {
         std::mem::take(&mut self.todo)
     }
 
-    fn mark(&mut self, todo: Todo) {
+    pub(super) fn mark(&mut self, todo: Todo) {
         if todo.slots_changed {
             self.generation += 1;
         }
         self.todo.merge(todo);
+    }
+
+    /// Slots of other nodes, their addresses or the set of nodes changed:
+    /// a topology built before is stale.
+    pub(super) fn topology_changed(&mut self) {
+        self.generation += 1;
     }
 
     /// See the `generation` field: changes with every change of slots or nodes.
@@ -440,6 +466,7 @@ impl ClusterState {
     /// Applies a checked set of slots (`clusterUpdateSlots`).
     fn update_slots(&mut self, slots: &SlotSet, del: bool) {
         let mut mine_changed = false;
+        let mut others_changed = false;
         for slot in slots.iter() {
             // Now that the slot has an owner (or none), it is no longer
             // being imported.
@@ -447,11 +474,14 @@ impl ClusterState {
             if del {
                 mine_changed |= self.myself.slots.remove(slot);
                 for node in &mut self.others {
-                    node.slots.remove(slot);
+                    others_changed |= node.slots.remove(slot);
                 }
             } else {
                 mine_changed |= self.myself.slots.insert(slot);
             }
+        }
+        if others_changed {
+            self.topology_changed();
         }
         self.mark(Todo {
             save_config: true,
@@ -569,6 +599,11 @@ impl ClusterState {
         self.open_slots.clear();
         let had_slots = !self.myself.slots.is_empty();
         self.myself.slots.clear();
+        // Their links close with them (the bus sends the Close actions).
+        let ids: Vec<NodeId> = self.others.iter().map(|n| n.id).collect();
+        for id in ids {
+            self.del_node(&id);
+        }
         self.others.clear();
         if mode == ResetMode::Hard {
             self.current_epoch = 0;
@@ -581,7 +616,9 @@ impl ClusterState {
             fsync_config: true,
             update_state: true,
             slots_changed: had_slots,
+            replication_changed: was_replica,
         });
+        self.topology_changed();
         ResetOutcome { was_replica }
     }
 

@@ -8,6 +8,7 @@ use super::{errors, Args, CmdResult, CommandSpec, Handler};
 use crate::cluster::slot::{key_hash_slot, SLOTS};
 use crate::cluster::{ClusterError, ClusterState, ResetMode};
 use crate::protocol::Reply;
+use crate::runtime::now_ms;
 use crate::server::client::Client;
 use crate::server::services::apply_cluster_change;
 use bytes::Bytes;
@@ -27,6 +28,54 @@ const fn c(
 }
 
 const CLUSTER_SUBS: &[CommandSpec] = &[
+    c(
+        "meet",
+        -4,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        meet,
+        "3.0.0",
+        "Force a node cluster to handshake with another node",
+    ),
+    c(
+        "forget",
+        3,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        forget,
+        "3.0.0",
+        "Remove a node from the nodes table",
+    ),
+    c(
+        "setslot",
+        -4,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        setslot,
+        "3.0.0",
+        "Bind a hash slot to a specific node",
+    ),
+    c(
+        "count-failure-reports",
+        3,
+        ADMIN | STALE,
+        count_failure_reports,
+        "3.0.0",
+        "Return the number of failure reports active for a given node",
+    ),
+    c(
+        "links",
+        2,
+        STALE,
+        links,
+        "7.0.0",
+        "Returns a list of all TCP links to and from peer nodes in cluster",
+    ),
+    c(
+        "replicate",
+        3,
+        ADMIN | STALE | NO_ASYNC_LOADING,
+        replicate,
+        "3.0.0",
+        "Reconfigure a node as a replica of the specified master node",
+    ),
     c("myid", 2, 0, myid, "3.0.0", "Return the node id"),
     c(
         "info",
@@ -182,14 +231,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "Enables read queries for a connection to a cluster replica node",
     ),
-    CommandSpec::new(
-        "asking",
-        1,
-        FAST,
-        (0, 0, 0),
-        Handler::Conn(asking),
-    )
-    .doc(
+    CommandSpec::new("asking", 1, FAST, (0, 0, 0), Handler::Conn(asking)).doc(
         "cluster",
         "3.0.0",
         "Sent by cluster clients after an -ASK redirect",
@@ -265,14 +307,78 @@ fn shards(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move { with_state(c, |s| s.shards_reply(0)) })
 }
 
-/// Applies a slot-changing subcommand, then brings every core up to date.
+/// Applies a state-changing subcommand, then brings every core up to date
+/// and hands what it queued for the bus (PONGs, closed links) to core 0.
 async fn change(
     c: &mut Client,
     f: impl FnOnce(&mut ClusterState) -> Result<(), ClusterError>,
 ) -> CmdResult {
     with_state(c, f)?.map_err(Reply::from)?;
+    crate::cluster::bus_io::flush_commands(&c.core);
     apply_cluster_change(&c.core).await;
     Ok(Reply::OK)
+}
+
+fn meet(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let typed = a.argv()[1].clone();
+        let args = rest(&mut a);
+        change(c, |s| s.meet_command(&typed, &args, now_ms())).await
+    })
+}
+
+fn forget(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        change(c, |s| s.forget(&id, now_ms())).await
+    })
+}
+
+fn setslot(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        with_state(c, |_| ())?;
+        let args = rest(&mut a);
+        // SETSLOT NODE needs the keys this node holds in the slot.
+        let keys = match args
+            .first()
+            .and_then(|s| crate::cluster::slot::parse_slot(s))
+        {
+            Some(slot) => keys_in_slot(c, slot).await,
+            None => 0,
+        };
+        change(c, |s| s.setslot(&args, keys as u64)).await
+    })
+}
+
+fn count_failure_reports(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        with_state(c, |s| s.count_failure_reports(&id, now_ms()))?.map_err(Reply::from)
+    })
+}
+
+fn links(c: &mut Client, _a: Args) -> Fut<'_> {
+    Box::pin(async move { with_state(c, |s| s.links_reply()) })
+}
+
+fn replicate(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let id = a.next_bytes()?;
+        with_state(c, |_| ())?;
+        let has_keys = db0_keys(c).await != 0;
+        change(c, |s| s.replicate_command(&id, has_keys)).await
+    })
+}
+
+/// Keys this node holds in `slot` (db 0), from the core holding it.
+async fn keys_in_slot(c: &Client, slot: u16) -> usize {
+    let owner = c.core.with_topology(|t| t.core_of(slot));
+    c.core
+        .run_on(owner, move |core| {
+            core.shard.borrow().dbs[0].count_in_slot(slot as usize)
+        })
+        .await
+        .unwrap_or(0)
 }
 
 fn addslots(c: &mut Client, mut a: Args) -> Fut<'_> {
@@ -336,10 +442,7 @@ fn keyslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     })
 }
 
-/// An integer argument as Redis's `getLongLongFromObjectOrReply` reads it.
-fn int_arg(b: &[u8]) -> Result<i64, Reply> {
-    crate::keyspace::value::parse_i64(b).ok_or_else(|| Reply::err(errors::NOT_INT))
-}
+use super::parse_i64_arg as int_arg;
 
 /// `n` as a slot number, or the error `err` when it is outside 0..16383.
 fn slot_in_range(n: i64, err: &'static str) -> Result<u16, Reply> {
@@ -353,15 +456,7 @@ fn countkeysinslot(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         with_state(c, |_| ())?;
         let slot = slot_in_range(int_arg(&a.next_bytes()?)?, "ERR Invalid slot")?;
-        let owner = c.core.with_topology(|t| t.core_of(slot));
-        let n = c
-            .core
-            .run_on(owner, move |core| {
-                core.shard.borrow().dbs[0].count_in_slot(slot as usize)
-            })
-            .await
-            .unwrap_or(0);
-        Ok(Reply::Int(n as i64))
+        Ok(Reply::Int(keys_in_slot(c, slot).await as i64))
     })
 }
 
@@ -408,6 +503,7 @@ fn reset(c: &mut Client, mut a: Args) -> Fut<'_> {
                 tracing::info!("Node hard reset, now I'm {}", s.my_id().as_str());
             }
         })?;
+        crate::cluster::bus_io::flush_commands(&c.core);
         apply_cluster_change(&c.core).await;
         Ok(Reply::OK)
     })
@@ -450,36 +546,53 @@ fn help(_c: &mut Client, _a: Args) -> Fut<'_> {
                 "    Assign slots which are between <start-slot> and <end-slot> to current node.",
                 "BUMPEPOCH",
                 "    Advance the cluster config epoch.",
+                "COUNT-FAILURE-REPORTS <node-id>",
+                "    Return number of failure reports for <node-id>.",
                 "COUNTKEYSINSLOT <slot>",
                 "    Return the number of keys in <slot>.",
                 "DELSLOTS <slot> [<slot> ...]",
                 "    Delete slots information from current node.",
                 "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
                 "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
-                "FLUSHSLOTS",
-                "    Delete current node own slots information.",
+                "FAILOVER [FORCE|TAKEOVER]",
+                "    Promote current replica node to being a master.",
+                "FORGET <node-id>",
+                "    Remove a node from the cluster.",
                 "GETKEYSINSLOT <slot> <count>",
                 "    Return key names stored by current node in a slot.",
+                "FLUSHSLOTS",
+                "    Delete current node own slots information.",
                 "INFO",
                 "    Return information about the cluster.",
                 "KEYSLOT <key>",
                 "    Return the hash slot for <key>.",
+                "MEET <ip> <port> [<bus-port>]",
+                "    Connect nodes into a working cluster.",
                 "MYID",
                 "    Return the node id.",
                 "NODES",
                 "    Return cluster configuration seen by node. Output format:",
                 "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+                "REPLICATE <node-id>",
+                "    Configure current node as replica to <node-id>.",
                 "RESET [HARD|SOFT]",
                 "    Reset current node (default: soft).",
-                "SAVECONFIG",
-                "    Force saving cluster configuration on disk.",
                 "SET-CONFIG-EPOCH <epoch>",
                 "    Set config epoch of current node.",
-                "SHARDS",
-                "    Return information about slot range mappings and the nodes associated with them.",
+                "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+                "    Set slot state.",
+                "REPLICAS <node-id>",
+                "    Return <node-id> replicas.",
+                "SAVECONFIG",
+                "    Force saving cluster configuration on disk.",
                 "SLOTS",
                 "    Return information about slots range mappings. Each range is made of:",
                 "    start, end, master and replicas IP addresses, ports and ids",
+                "SHARDS",
+                "    Return information about slot range mappings and the nodes associated with them.",
+                "LINKS",
+                "    Return information about all network links between this node and its peers.",
+                "    Output format is an array where each array element is a map containing attributes of a link",
             ],
         ))
     })

@@ -10,6 +10,7 @@
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
+pub mod dump;
 pub mod errors;
 pub mod hashes;
 pub mod hyperloglog;
@@ -17,6 +18,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod memory;
+pub mod migrate;
 pub mod propagate;
 pub mod pubsub;
 pub mod server;
@@ -291,6 +293,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
@@ -304,6 +307,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     memory::COMMANDS,
     latency::COMMANDS,
     cluster::COMMANDS,
+    migrate::COMMANDS,
 ];
 
 pub static TABLE: LazyLock<Table> = LazyLock::new(|| {

@@ -220,6 +220,11 @@ fn publish_cmd(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
         let ch = a.next_bytes()?;
         let msg = a.next_bytes()?;
+        if c.core.node.cluster_enabled() {
+            // Every other node's subscribers get it over the bus; the reply
+            // counts this node's, as Redis's does.
+            crate::cluster::bus_io::publish(&c.core, ch.clone(), msg.clone(), false);
+        }
         Ok(Reply::Int(publish(&c.core, ch, msg, false).await as i64))
     })
 }
@@ -229,6 +234,10 @@ fn spublish(c: &mut Client, mut a: Args) -> Fut<'_> {
         check_shard_channels(c, &a)?;
         let ch = a.next_bytes()?;
         let msg = a.next_bytes()?;
+        if c.core.node.cluster_enabled() {
+            // The shard's other nodes (its replicas) get it over the bus.
+            crate::cluster::bus_io::publish(&c.core, ch.clone(), msg.clone(), true);
+        }
         Ok(Reply::Int(publish(&c.core, ch, msg, true).await as i64))
     })
 }

@@ -466,6 +466,12 @@ impl List {
         self.nodes.len()
     }
 
+    /// How many elements each node holds, head to tail (RDB writes a list
+    /// node by node, as Redis's quicklist does).
+    pub fn node_lens(&self) -> impl Iterator<Item = usize> + '_ {
+        self.nodes.iter().map(|n| n.count as usize)
+    }
+
     /// OBJECT ENCODING's name: always `quicklist` in Redis 7.0.
     pub fn encoding(&self) -> &'static str {
         "quicklist"

@@ -39,7 +39,7 @@ impl Default for EncLimits {
     /// Redis 7.0's defaults.
     fn default() -> Self {
         EncLimits {
-            hash_entries: 128,
+            hash_entries: 512,
             hash_value: 64,
             set_intset_entries: 512,
             zset_entries: 128,

@@ -262,7 +262,8 @@ fn parse_one(b: &[u8]) -> Parse {
                 Some(p) => {
                     let line = &b[..p];
                     let raw = match line.strip_prefix(BARRIER_PREFIX) {
-                        Some(id) => match std::str::from_utf8(id).ok().and_then(|s| s.parse().ok()) {
+                        Some(id) => match std::str::from_utf8(id).ok().and_then(|s| s.parse().ok())
+                        {
                             Some(id) => Raw::Barrier(id),
                             None => return Parse::Bad(0, "invalid barrier annotation".into()),
                         },
@@ -374,6 +375,7 @@ impl Scanner {
 
     /// The next complete item and its file offset, `None` when more bytes
     /// are needed (or the file is done).
+    #[allow(clippy::should_implement_trait)] // fallible: Result<Option<_>>, not an Iterator
     pub fn next(&mut self) -> Result<Option<(u64, Item)>, Corrupt> {
         if self.buf.len() < self.need || self.buf.is_empty() {
             return Ok(None);
@@ -492,7 +494,11 @@ mod tests {
         assert_eq!(items[3].1, Item::Barrier(7));
         assert_eq!(
             commands(&items),
-            vec![vec!["SELECT", "0"], vec!["SET", "a", "b\r\nc"], vec!["DEL", ""]]
+            vec![
+                vec!["SELECT", "0"],
+                vec!["SET", "a", "b\r\nc"],
+                vec!["DEL", ""]
+            ]
         );
     }
 
@@ -512,19 +518,31 @@ mod tests {
             let want = if cut == 0 {
                 Tail::Clean
             } else if (cut as u64) < first {
-                Tail::Truncated { valid_up_to: 0, in_multi: false }
+                Tail::Truncated {
+                    valid_up_to: 0,
+                    in_multi: false,
+                }
             } else if cut as u64 == first {
                 Tail::Clean
             } else if (cut as u64) < second {
                 // Inside the transaction: back to before MULTI.
                 let in_multi = cut as u64 >= first + MULTI.len() as u64;
-                Tail::Truncated { valid_up_to: first, in_multi }
+                Tail::Truncated {
+                    valid_up_to: first,
+                    in_multi,
+                }
             } else if cut as u64 == second || cut as u64 == third {
                 Tail::Clean
             } else if (cut as u64) < third {
-                Tail::Truncated { valid_up_to: second, in_multi: false }
+                Tail::Truncated {
+                    valid_up_to: second,
+                    in_multi: false,
+                }
             } else {
-                Tail::Truncated { valid_up_to: third, in_multi: false }
+                Tail::Truncated {
+                    valid_up_to: third,
+                    in_multi: false,
+                }
             };
             assert_eq!(tail, want, "cut at {cut}");
         }
@@ -538,7 +556,10 @@ mod tests {
         let e = read_all(&f).unwrap_err();
         assert_eq!(e.offset, good.len() as u64);
         assert!(e.reason.contains("expected '$', got 'X'"), "{e}");
-        assert!(e.reason.contains(&format!("byte {}", good.len() + 13)), "{e}");
+        assert!(
+            e.reason.contains(&format!("byte {}", good.len() + 13)),
+            "{e}"
+        );
         for (bad, why) in [
             (&b"+OK\r\n"[..], "expected '*' or '#'"),
             (b"*0\r\n", "at least one argument"),

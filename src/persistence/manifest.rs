@@ -124,7 +124,9 @@ fn valid_name(n: &str) -> bool {
         && n.len() <= MAX_NAME
         && n != "."
         && n != ".."
-        && !n.bytes().any(|b| b == b'/' || b == 0 || b.is_ascii_whitespace())
+        && !n
+            .bytes()
+            .any(|b| b == b'/' || b == 0 || b.is_ascii_whitespace())
 }
 
 impl Manifest {
@@ -150,7 +152,7 @@ impl Manifest {
                 continue;
             }
             let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err(err("odd number of words".into()));
             }
             let (mut name, mut seq, mut kind, mut core) = (None, None, None, None);
@@ -205,8 +207,7 @@ impl Manifest {
             if m.files.iter().any(|f| f.name == name) {
                 return Err(err(format!("file '{name}' listed twice")));
             }
-            if m
-                .files
+            if m.files
                 .iter()
                 .any(|f| f.seq == seq && f.kind == kind && f.core == core)
             {
@@ -300,7 +301,12 @@ impl Manifest {
         let path = dir.join(name);
         match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("Can't stat the AOF manifest {}: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "Can't stat the AOF manifest {}: {e}",
+                    path.display()
+                ))
+            }
             Ok(md) if md.len() > MAX_SIZE as u64 => {
                 return Err(format!("The AOF manifest {} is too large", path.display()))
             }
@@ -349,7 +355,8 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut m = Manifest::new_generation("appendonly.aof", 3, 2, true);
-        m.files.extend(Manifest::new_generation("appendonly.aof", 4, 3, false).files);
+        m.files
+            .extend(Manifest::new_generation("appendonly.aof", 4, 3, false).files);
         let text = m.render();
         assert!(text.starts_with("file appendonly.aof.0.3.base.aof seq 3 type b core 0\n"));
         assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), m);
@@ -358,7 +365,10 @@ mod tests {
         assert_eq!(g[0].seq, 3);
         assert_eq!(g[0].bases.len(), 2);
         assert_eq!(g[0].incrs.len(), 2);
-        assert_eq!(g[1].incrs.iter().map(|f| f.core).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            g[1].incrs.iter().map(|f| f.core).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
         assert_eq!(m.last_seq(), Some(4));
     }
 

@@ -84,11 +84,15 @@ impl Topology {
         let mine = state.my_slots();
         let mut nodes: Vec<String> = Vec::new();
         let mut slot_owner = vec![SlotOwner::Unassigned; SLOTS];
-        for (slot, owner) in slot_owner.iter_mut().enumerate() {
-            let s = slot as u16;
-            if mine.contains(s) {
-                *owner = SlotOwner::Myself;
-            } else if let Some(n) = state.slot_owner(s) {
+        // Node by node, so each address is formatted once; a slot claimed
+        // twice goes to the first node, as `ClusterState::slot_owner` says.
+        for n in state.nodes() {
+            if n.slots.is_empty() {
+                continue;
+            }
+            let owner = if n.is_myself() {
+                SlotOwner::Myself
+            } else {
                 let addr = format!("{}:{}", n.ip, n.port);
                 let idx = match nodes.iter().position(|a| *a == addr) {
                     Some(i) => i,
@@ -97,7 +101,19 @@ impl Topology {
                         nodes.len() - 1
                     }
                 };
-                *owner = SlotOwner::Node(idx as u16);
+                SlotOwner::Node(idx as u16)
+            };
+            for slot in n.slots.iter() {
+                if let Some(o) = slot_owner.get_mut(slot as usize) {
+                    if *o == SlotOwner::Unassigned {
+                        *o = owner;
+                    }
+                }
+            }
+        }
+        for slot in mine.iter() {
+            if let Some(o) = slot_owner.get_mut(slot as usize) {
+                *o = SlotOwner::Myself;
             }
         }
         let open_slots = state.open_slots();

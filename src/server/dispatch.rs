@@ -827,14 +827,15 @@ impl Client {
                         self.core.wait_unlocked().await;
                         now = now_ms();
                     }
-                    let Routed { route, slot, open } = match self.route(&res, &argv, first_slots.get(i).copied()) {
-                        Ok(routed) => routed,
-                        Err(e) => {
-                            self.reject(res.id);
-                            self.emit(&mut r, e);
-                            continue;
-                        }
-                    };
+                    let Routed { route, slot, open } =
+                        match self.route(&res, &argv, first_slots.get(i).copied()) {
+                            Ok(routed) => routed,
+                            Err(e) => {
+                                self.reject(res.id);
+                                self.emit(&mut r, e);
+                                continue;
+                            }
+                        };
                     let req = Request {
                         id: res.id,
                         spec: res.spec,

@@ -40,7 +40,14 @@ pub fn parse_bind(entry: &str) -> Option<(IpAddr, bool)> {
 /// shardis; a plain bind (SO_REUSEADDR only, as std does) fails then, as
 /// Redis's does. Called once before the cores start.
 pub fn check_port_free(cfg: &crate::config::Config) -> Result<(), String> {
-    let port = cfg.port();
+    check_free(cfg, cfg.port())?;
+    if cfg.cluster_enabled() {
+        check_free(cfg, services::bus_port(cfg))?;
+    }
+    Ok(())
+}
+
+fn check_free(cfg: &crate::config::Config, port: u16) -> Result<(), String> {
     if port == 0 {
         return Ok(());
     }
@@ -65,7 +72,7 @@ fn bind_all(core: &Core) -> Result<Vec<TcpListener>, String> {
 }
 
 /// Binds the `bind` addresses on the port `port_of` reads from the config.
-fn bind_port(
+pub(crate) fn bind_port(
     core: &Core,
     port_of: impl Fn(&crate::config::Config) -> u16,
 ) -> Result<Vec<TcpListener>, String> {
@@ -250,6 +257,18 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
             } else {
                 Vec::new()
             };
+            // The bus port has one listener, on core 0, where the bus runs.
+            let bus = if core.id == 0 && core.node.cluster_enabled() {
+                match bind_port(&core, services::bus_port) {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        tracing::error!("Cluster bus: {}", e);
+                        std::process::exit(1);
+                    }
+                }
+            } else {
+                None
+            };
             // Every core has bound before anyone reports ready.
             ready.wait();
             if core.id == 0 {
@@ -280,8 +299,8 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
                     }
                 });
             }
-            if core.id == 0 && core.node.cluster_enabled() {
-                runtime::spawn(services::cluster_cron(core.clone()));
+            if let Some(bus) = bus {
+                runtime::spawn(crate::cluster::bus_io::run(core.clone(), bus));
             }
             while !core.node.shutting_down.load(Ordering::Relaxed) {
                 runtime::sleep(Duration::from_millis(100)).await;

@@ -6,12 +6,11 @@ use crate::cluster::slot::SLOTS;
 use crate::cluster::{nodes_conf, ClusterState};
 use crate::keyspace::SlotTable;
 use crate::node::Node;
-use crate::runtime::{self, now_ms, Core, Job, Topology};
+use crate::runtime::{now_ms, Core, Job, Topology};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 static TOPOLOGY_VERSION: AtomicU64 = AtomicU64::new(1);
 
@@ -59,9 +58,8 @@ pub fn bus_port(cfg: &crate::config::Config) -> u16 {
 pub fn apply_cluster_options(state: &mut ClusterState, cfg: &crate::config::Config) {
     let (port, cport) = announced_ports(cfg);
     state.set_my_ports(port, cport);
-    if let Some(ip) = cfg.cluster_announce_ip() {
-        state.set_my_ip(&String::from_utf8_lossy(ip));
-    }
+    let ip = cfg.cluster_announce_ip().map(String::from_utf8_lossy);
+    state.set_announce_ip(ip.as_deref());
     let hostname = cfg.cluster_announce_hostname().unwrap_or_default();
     state.set_my_hostname(&String::from_utf8_lossy(hostname));
     state.node_timeout_ms = cfg.cluster_node_timeout();
@@ -69,7 +67,10 @@ pub fn apply_cluster_options(state: &mut ClusterState, cfg: &crate::config::Conf
 }
 
 /// Loads the node's identity from nodes.conf, or creates a new one and saves it.
-pub fn load_cluster_state(path: &Path, cfg: &crate::config::Config) -> Result<ClusterState, String> {
+pub fn load_cluster_state(
+    path: &Path,
+    cfg: &crate::config::Config,
+) -> Result<ClusterState, String> {
     let (port, cport) = announced_ports(cfg);
     let mut state = match nodes_conf::load(path).map_err(|e| e.to_string())? {
         Some(conf) => ClusterState::from_conf(conf)
@@ -126,11 +127,12 @@ pub async fn after_cluster_change(core: &Rc<Core>) {
         s.update_state(now_ms());
         let more = s.take_todo();
         todo.save_config |= more.save_config;
+        todo.fsync_config |= more.fsync_config;
         todo.slots_changed |= more.slots_changed;
         // Saved under the lock: whoever takes the lock next (a command on
         // another core) finds the file already written.
         if todo.save_config {
-            if let Err(e) = nodes_conf::save_atomic(&path, &s.nodes_conf_text()) {
+            if let Err(e) = nodes_conf::save(&path, &s.nodes_conf_text(), todo.fsync_config) {
                 tracing::warn!(
                     "Could not save the cluster config {}: {}",
                     path.display(),
@@ -142,11 +144,45 @@ pub async fn after_cluster_change(core: &Rc<Core>) {
         // call took the todo first, this core's snapshot still tells whether
         // the change has been installed.
         let stale = core.with_topology(|t| t.is_stale_for(s));
-        (todo.slots_changed || stale)
-            .then(|| Topology::from_cluster(s, core.ncores, next_version()))
+        let topo = (todo.slots_changed || stale)
+            .then(|| Topology::from_cluster(s, core.ncores, next_version()));
+        (topo, s.take_lost_slots())
     };
+    let (topo, lost) = topo;
     if let Some(t) = topo {
         install_topology(core, Arc::new(t)).await;
+    }
+    if !lost.is_empty() {
+        delete_keys_in_slots(core, lost).await;
+    }
+}
+
+/// Drops the keys of slots another master now serves with a newer
+/// configuration (Redis's "dirty slots": delKeysInSlot), on their cores.
+async fn delete_keys_in_slots(core: &Rc<Core>, slots: Vec<u16>) {
+    let slots = Arc::new(slots);
+    let deleted: usize = core
+        .run_on_all(move |c| {
+            let topo = c.topology();
+            let mut shard = c.shard.borrow_mut();
+            let mut n = 0;
+            for &slot in slots.iter().filter(|&&s| topo.core_of(s) == c.id) {
+                for db in shard.dbs.iter_mut() {
+                    if let Some(t) = db.take_slot(slot as usize) {
+                        n += t.keys.len();
+                    }
+                }
+            }
+            n
+        })
+        .await
+        .into_iter()
+        .sum();
+    if deleted > 0 {
+        tracing::warn!(
+            "Deleted {} keys in slots this node no longer serves",
+            deleted
+        );
     }
 }
 
@@ -232,13 +268,4 @@ pub async fn install_topology(core: &Rc<Core>, new: Arc<Topology>) {
         },
     )
     .await;
-}
-
-/// Core 0's cluster cron: keeps cluster_state current (it turns ok a few
-/// seconds after full coverage, as Redis's does).
-pub async fn cluster_cron(core: Rc<Core>) {
-    while !core.node.shutting_down.load(Ordering::Relaxed) {
-        runtime::sleep(Duration::from_millis(100)).await;
-        after_cluster_change(&core).await;
-    }
 }

@@ -2,6 +2,7 @@
 //! tests) on a free port in a temp dir, killed on drop.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod compat;
 
 use std::io::{Read, Write};
@@ -41,6 +42,12 @@ impl Server {
         Self::spawn(BIN, dir, args, true)
     }
 
+    /// Starts shardis again in `dir` on `port` (a restart: cluster nodes
+    /// keep their address).
+    pub fn restart_in(dir: tempfile::TempDir, port: u16, args: &[&str]) -> Server {
+        Self::spawn_on(BIN, dir, args, true, port)
+    }
+
     /// Starts Debian's redis-server, or None when it is not installed.
     pub fn redis(args: &[&str]) -> Option<Server> {
         let bin = which("redis-server")?;
@@ -53,7 +60,16 @@ impl Server {
     }
 
     fn spawn(bin: &str, dir: tempfile::TempDir, args: &[&str], shardis: bool) -> Server {
-        let port = free_port();
+        Self::spawn_on(bin, dir, args, shardis, free_port())
+    }
+
+    fn spawn_on(
+        bin: &str,
+        dir: tempfile::TempDir,
+        args: &[&str],
+        shardis: bool,
+        port: u16,
+    ) -> Server {
         let log = dir.path().join("server.log");
         let mut cmd = Command::new(bin);
         // A config file given first stays first, as redis-server wants.
