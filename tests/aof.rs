@@ -147,11 +147,15 @@ fn dataset_lines(now_ms: u64) -> Vec<String> {
     v.push(format!("PEXPIREAT kt {}", now_ms + 6_000_000));
     let big: Vec<String> = (0..300).map(|i| format!("e{i}")).collect();
     v.push(format!("RPUSH biglist {}", big.join(" ")));
-    let pairs: Vec<String> = (0..200).map(|i| format!("f{i} {}", "v".repeat(i % 70))).collect();
+    let pairs: Vec<String> = (0..200)
+        .map(|i| format!("f{i} {}", "v".repeat(i % 70)))
+        .collect();
     v.push(format!("HSET bighash {}", pairs.join(" ")));
     let members: Vec<String> = (0..600).map(|i| format!("m{i}")).collect();
     v.push(format!("SADD bigset {}", members.join(" ")));
-    let zs: Vec<String> = (0..200).map(|i| format!("{} z{i}", i as f64 / 7.0 + 0.25)).collect();
+    let zs: Vec<String> = (0..200)
+        .map(|i| format!("{} z{i}", i as f64 / 7.0 + 0.25))
+        .collect();
     v.push(format!("ZADD bigzset {}", zs.join(" ")));
     v.push("SORT biglist ALPHA LIMIT 0 10 STORE sorted".into());
     v.push(format!("SET bigstr {}", "x".repeat(5000)));
@@ -246,11 +250,20 @@ fn every_type_and_expiry_survive_restarts_with_any_thread_count() {
     let (want, info) = {
         let mut c = s.conn();
         check_values(&mut c);
-        (digest(&mut c), query::<String>(&mut c, &["INFO", "persistence"]))
+        (
+            digest(&mut c),
+            query::<String>(&mut c, &["INFO", "persistence"]),
+        )
     };
     assert_eq!(info_field(&info, "aof_enabled").as_deref(), Some("1"));
-    assert_eq!(info_field(&info, "aof_last_write_status").as_deref(), Some("ok"));
-    let size: u64 = info_field(&info, "aof_current_size").unwrap().parse().unwrap();
+    assert_eq!(
+        info_field(&info, "aof_last_write_status").as_deref(),
+        Some("ok")
+    );
+    let size: u64 = info_field(&info, "aof_current_size")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(size > 10_000, "aof_current_size {size}");
 
     // The same commands on redis-server give the same dataset digest.
@@ -266,7 +279,11 @@ fn every_type_and_expiry_survive_restarts_with_any_thread_count() {
     for threads in ["2", "3", "1", "2"] {
         s = restart(s, &["--threads", threads]);
         let mut c = s.conn();
-        assert_eq!(digest(&mut c), want, "after a restart with --threads {threads}");
+        assert_eq!(
+            digest(&mut c),
+            want,
+            "after a restart with --threads {threads}"
+        );
         check_values(&mut c);
         assert!(
             s.log_text().contains("DB loaded from append only file"),
@@ -277,7 +294,10 @@ fn every_type_and_expiry_survive_restarts_with_any_thread_count() {
     // Thread counts changed: one generation per change in the manifest.
     let m = std::fs::read_to_string(aof_dir(&s).join("appendonly.aof.manifest")).unwrap();
     assert_eq!(m.lines().count(), 2 + 3 + 1 + 2, "{m}");
-    assert!(m.contains("file appendonly.aof.2.2.incr.aof seq 2 type i core 2"), "{m}");
+    assert!(
+        m.contains("file appendonly.aof.2.2.incr.aof seq 2 type i core 2"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -395,7 +415,11 @@ fn appendfsync_always_keeps_every_acknowledged_write_across_kill_9() {
         }
         s = restart(s, &["--threads", "2", "--appendfsync", "always"]);
         let acked = acked.lock().unwrap().clone();
-        assert!(acked.len() > 10, "cycle {cycle}: only {} writes acknowledged", acked.len());
+        assert!(
+            acked.len() > 10,
+            "cycle {cycle}: only {} writes acknowledged",
+            acked.len()
+        );
         let mut c = s.conn();
         for chunk in acked.chunks(500) {
             let mut cmd = redis::cmd("MGET");
@@ -415,7 +439,11 @@ fn shard_sum(s: &Server, field: &str) -> u64 {
     let info: String = query(&mut c, &["INFO", "shards"]);
     info_shards(&info)
         .iter()
-        .map(|m| m.get(field).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+        .map(|m| {
+            m.get(field)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
         .sum()
 }
 
@@ -438,14 +466,26 @@ fn appendfsync_always_groups_fsyncs_per_batch() {
     let mut raw = s.raw();
     let mut out = Vec::new();
     for i in 0..400 {
-        out.extend(common::resp(&[b"SET", format!("p400:{i}").as_bytes(), b"v"]));
+        out.extend(common::resp(&[
+            b"SET",
+            format!("p400:{i}").as_bytes(),
+            b"v",
+        ]));
     }
     raw.send(&out);
     let got = raw.read_replies(400);
     assert_eq!(leading_oks(&got), 400);
     let (f1, w1) = (shard_sum(&s, "aof_fsyncs"), shard_sum(&s, "aof_writes"));
-    assert!(f1 - f0 <= 16, "400 pipelined writes made {} fsyncs", f1 - f0);
-    assert!(w1 - w0 <= 16, "400 pipelined writes made {} writes", w1 - w0);
+    assert!(
+        f1 - f0 <= 16,
+        "400 pipelined writes made {} fsyncs",
+        f1 - f0
+    );
+    assert!(
+        w1 - w0 <= 16,
+        "400 pipelined writes made {} writes",
+        w1 - w0
+    );
     let mut c = s.conn();
     let n: i64 = query(&mut c, &["DBSIZE"]);
     assert_eq!(n, 420);
@@ -454,30 +494,15 @@ fn appendfsync_always_groups_fsyncs_per_batch() {
 /// Starts the binary expecting it to exit; its exit status and log.
 fn start_failing(dir: &Path, extra: &[&str]) -> (Option<std::process::ExitStatus>, String) {
     let port = common::free_port();
-    let log = dir.join("failing.log");
-    let f = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
-        .arg(dir)
-        .args(aof_args(extra))
-        .stdout(Stdio::from(f.try_clone().unwrap()))
-        .stderr(Stdio::from(f))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut status = None;
-    while Instant::now() < deadline {
-        if let Ok(Some(st)) = child.try_wait() {
-            status = Some(st);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    (status, std::fs::read_to_string(&log).unwrap_or_default())
+    let ran = common::run_bounded(
+        Command::new(BIN)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+            .arg(dir)
+            .args(aof_args(extra)),
+        b"",
+        Duration::from_secs(20),
+    );
+    (ran.status, ran.stdout + &ran.stderr)
 }
 
 /// A stopped server's directory with data on both cores, and the path and
@@ -505,8 +530,14 @@ fn a_truncated_tail_is_cut_off_when_aof_load_truncated_is_yes() {
     let (dir, f, good) = stopped_with_data();
     // An incomplete command, then (second round) a MULTI without EXEC.
     for (tail, what) in [
-        (&b"*3\r\n$3\r\nSET\r\n$5\r\ntrunc\r\n$3\r\nab"[..], "short read"),
-        (&b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$5\r\ntrunc\r\n$1\r\nx\r\n"[..], "Revert incomplete MULTI/EXEC"),
+        (
+            &b"*3\r\n$3\r\nSET\r\n$5\r\ntrunc\r\n$3\r\nab"[..],
+            "short read",
+        ),
+        (
+            &b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$5\r\ntrunc\r\n$1\r\nx\r\n"[..],
+            "Revert incomplete MULTI/EXEC",
+        ),
     ] {
         let mut b = good.clone();
         b.extend_from_slice(tail);
@@ -518,7 +549,10 @@ fn a_truncated_tail_is_cut_off_when_aof_load_truncated_is_yes() {
         let s = Server::start_in(tmp, &refs);
         let log = s.log_text();
         assert!(log.contains(what), "{log}");
-        assert!(log.contains("loaded anyway because aof-load-truncated is enabled"), "{log}");
+        assert!(
+            log.contains("loaded anyway because aof-load-truncated is enabled"),
+            "{log}"
+        );
         let mut c = s.conn();
         let n: i64 = query(&mut c, &["DBSIZE"]);
         assert_eq!(n, 50);
@@ -555,7 +589,10 @@ fn a_truncated_tail_stops_start_up_when_aof_load_truncated_is_no() {
     let mut b = good.clone();
     b.extend_from_slice(b"*2\r\n$3\r\nDEL\r\n$2\r\nk");
     std::fs::write(&f, &b).unwrap();
-    let (status, log) = start_failing(dir.path(), &["--threads", "2", "--aof-load-truncated", "no"]);
+    let (status, log) = start_failing(
+        dir.path(),
+        &["--threads", "2", "--aof-load-truncated", "no"],
+    );
     assert!(status.is_some_and(|s| !s.success()), "{status:?} {log}");
     assert!(log.contains("Unexpected end of file"), "{log}");
     assert!(log.contains("appendonly.aof.0.1.incr.aof"), "{log}");
@@ -574,10 +611,15 @@ fn corruption_in_the_middle_stops_start_up_naming_file_and_offset() {
     b[dollar] = b'X';
     std::fs::write(&f, &b).unwrap();
     for truncated in ["yes", "no"] {
-        let (status, log) =
-            start_failing(dir.path(), &["--threads", "2", "--aof-load-truncated", truncated]);
+        let (status, log) = start_failing(
+            dir.path(),
+            &["--threads", "2", "--aof-load-truncated", truncated],
+        );
         assert!(status.is_some_and(|s| !s.success()), "{status:?} {log}");
-        assert!(log.contains("Bad file format reading the append only file"), "{log}");
+        assert!(
+            log.contains("Bad file format reading the append only file"),
+            "{log}"
+        );
         assert!(log.contains("appendonly.aof.0.1.incr.aof"), "{log}");
         assert!(log.contains(&format!("at offset {at}")), "{log}");
         assert!(log.contains("expected '$', got 'X'"), "{log}");
@@ -591,7 +633,8 @@ fn split_commands(b: &[u8]) -> (Vec<(usize, usize)>, usize) {
     let mut i = 0;
     while i < b.len() {
         let start = i;
-        let line_end = |from: usize| from + b[from..].windows(2).position(|w| w == b"\r\n").unwrap();
+        let line_end =
+            |from: usize| from + b[from..].windows(2).position(|w| w == b"\r\n").unwrap();
         let e = line_end(i);
         let n: usize = std::str::from_utf8(&b[i + 1..e]).unwrap().parse().unwrap();
         i = e + 2;
@@ -667,7 +710,11 @@ fn write_errors_refuse_writes_with_misconf_until_a_write_succeeds() {
         let s = restart(s, &["--threads", "2"]);
         let mut c = s.conn();
         let v: Vec<Option<String>> = query(&mut c, &["MGET", "a", "b", "c"]);
-        assert_eq!(v, [Some("1".into()), Some("2".into()), Some("3".into())], "{policy}");
+        assert_eq!(
+            v,
+            [Some("1".into()), Some("2".into()), Some("3".into())],
+            "{policy}"
+        );
     }
 }
 
@@ -750,7 +797,11 @@ fn clients_get_loading_while_a_large_aof_loads() {
     let mut f = Vec::new();
     f.extend(common::resp(&[b"SELECT", b"0"]));
     for i in 0..300_000 {
-        f.extend(common::resp(&[b"SET", format!("key:{i}").as_bytes(), b"value"]));
+        f.extend(common::resp(&[
+            b"SET",
+            format!("key:{i}").as_bytes(),
+            b"value",
+        ]));
     }
     std::fs::write(ad.join("appendonly.aof.0.1.incr.aof"), &f).unwrap();
     std::fs::write(
@@ -797,7 +848,11 @@ fn clients_get_loading_while_a_large_aof_loads() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(loaded, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        loaded,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     // A debug build takes well over the polling period to load 300k
     // commands; say so rather than fail when a fast machine did not.
     if !saw_loading {

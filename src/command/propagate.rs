@@ -340,7 +340,9 @@ mod tests {
     }
 
     fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+        s.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -438,7 +440,12 @@ mod tests {
         let (b, _) = sh.propagate.take().unwrap();
         assert_eq!(
             commands(&b),
-            ["SELECT 0", "PEXPIREAT k 1000", "SET k v PXAT 99", "DEL gone"]
+            [
+                "SELECT 0",
+                "PEXPIREAT k 1000",
+                "SET k v PXAT 99",
+                "DEL gone"
+            ]
         );
     }
 

@@ -182,7 +182,7 @@ fn config_set(c: &mut Client, mut a: Args) -> Fut<'_> {
             node.tun.refresh(&cfg);
             changed
         };
-        let has = |n: &str| changed.iter().any(|c| *c == n);
+        let has = |n: &str| changed.contains(&n);
         if has("appendonly") {
             let on = node.config.read().is_ok_and(|cfg| cfg.appendonly());
             if on {

@@ -218,7 +218,9 @@ impl Shard {
         if self.is_copy {
             // A multi-core command's copy: these keys get written back
             // and propagated.
-            self.propagate.changed.push((db, Bytes::copy_from_slice(key)));
+            self.propagate
+                .changed
+                .push((db, Bytes::copy_from_slice(key)));
         }
         if self.watched.is_empty() {
             return;
@@ -605,11 +607,7 @@ impl Core {
         }
         let c = self.clone();
         spawn(async move {
-            DurableWait {
-                core: &c,
-                target,
-            }
-            .await;
+            DurableWait { core: &c, target }.await;
             f();
         });
     }

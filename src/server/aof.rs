@@ -100,6 +100,8 @@ pub struct AofShared {
     switching: AtomicBool,
 }
 
+// Read by the AOF rewrite (BGREWRITEAOF), which starts the next generation.
+#[allow(dead_code)]
 #[derive(Debug, Clone)]
 struct Files {
     dir: PathBuf,
@@ -137,8 +139,7 @@ impl AofShared {
     pub fn set_loading(&self, on: bool) {
         if on {
             self.gate.fetch_or(GATE_LOADING, Ordering::SeqCst);
-            self.loading_start
-                .store(now_ms() / 1000, Ordering::Relaxed);
+            self.loading_start.store(now_ms() / 1000, Ordering::Relaxed);
         } else {
             self.gate.fetch_and(!GATE_LOADING, Ordering::SeqCst);
         }
@@ -166,7 +167,11 @@ impl AofShared {
     }
 
     fn misconf(&self) -> Reply {
-        let e = self.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+        let e = self
+            .last_error
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
         Reply::err_owned(format!("MISCONF Errors writing to the AOF file: {e}"))
     }
 }
@@ -410,7 +415,9 @@ fn failed(core: &Core, node: &Node, what: &str, e: &std::io::Error) {
         *l = text.clone();
     }
     // Logged at most every 30 s, as Redis's AOF_WRITE_LOG_ERROR_RATE.
-    if a.last_error_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(30)) {
+    if a.last_error_log
+        .is_none_or(|t| t.elapsed() >= Duration::from_secs(30))
+    {
         a.last_error_log = Some(Instant::now());
         tracing::warn!(
             "Error {} the AOF file {} (shard {}): {}",
@@ -435,9 +442,13 @@ fn recovered(core: &Core, node: &Node) {
 /// Opens `path` on `core` (created when missing, appended to), starts the
 /// core's propagation stream and its writer.
 async fn open_writer(core: &Rc<Core>, path: PathBuf, name: String) -> Result<(), String> {
-    let (file, size) = LogFile::open(&path)
-        .await
-        .map_err(|e| format!("Can't open the append-only file {}: {}", path.display(), strerror(&e)))?;
+    let (file, size) = LogFile::open(&path).await.map_err(|e| {
+        format!(
+            "Can't open the append-only file {}: {}",
+            path.display(),
+            strerror(&e)
+        )
+    })?;
     let policy = core
         .node
         .config
@@ -567,9 +578,15 @@ fn aof_location(node: &Node) -> Result<(PathBuf, String), String> {
     let (dirname, filename) = node
         .config
         .read()
-        .map(|c| (c.appenddirname().to_string(), c.appendfilename().to_string()))
+        .map(|c| {
+            (
+                c.appenddirname().to_string(),
+                c.appendfilename().to_string(),
+            )
+        })
         .map_err(|_| "config unavailable".to_string())?;
-    let cwd = std::env::current_dir().map_err(|e| format!("Can't get the working directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("Can't get the working directory: {e}"))?;
     Ok((cwd.join(dirname), filename))
 }
 
@@ -628,7 +645,9 @@ async fn open_all(core: &Rc<Core>, dir: &Path, filename: &str, seq: u64) -> Resu
     }
     for w in waits {
         match w.await {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err("a shard went away".into()))?,
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err("a shard went away".into()))?,
             None => return Err("a shard went away".into()),
         }
     }
@@ -648,8 +667,12 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
         return Ok(());
     }
     let (dir, filename) = aof_location(&node)?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("Can't open or create append-only dir {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            dir.display()
+        )
+    })?;
     let mname = manifest::manifest_name(&filename);
     let found = Manifest::read(&dir, &mname)?;
     let started = Instant::now();
@@ -663,11 +686,13 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
                 keys
             );
             let last = m.last_seq().unwrap_or(0);
-            let same = m
-                .generations()
-                .last()
-                .is_some_and(|g| g.incrs.len() == core.ncores
-                    && g.incrs.iter().enumerate().all(|(i, f)| f.core as usize == i));
+            let same = m.generations().last().is_some_and(|g| {
+                g.incrs.len() == core.ncores
+                    && g.incrs
+                        .iter()
+                        .enumerate()
+                        .all(|(i, f)| f.core as usize == i)
+            });
             if same {
                 (m, last)
             } else {
@@ -680,8 +705,12 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
         let fresh = Manifest::new_generation(&filename, seq, core.ncores, false);
         create_empty(&dir, &fresh.files)?;
         m.files.extend(fresh.files);
-        m.write_atomic(&dir, &mname)
-            .map_err(|e| format!("Can't write the AOF manifest {}: {e}", dir.join(&mname).display()))?;
+        m.write_atomic(&dir, &mname).map_err(|e| {
+            format!(
+                "Can't write the AOF manifest {}: {e}",
+                dir.join(&mname).display()
+            )
+        })?;
         tracing::info!(
             "Creating AOF incr files {} ({} shards)",
             manifest::incr_name(&filename, 0, seq).replace(".0.", ".<shard>."),
@@ -906,7 +935,12 @@ impl Loader {
             b.and_then(|b| crate::keyspace::value::parse_i64(b))
                 .filter(|&x| x >= 0 && (x as usize) < n)
                 .map(|x| x as usize)
-                .ok_or_else(|| format!("invalid DB index in SWAPDB reading the append only file {}", rd.name))
+                .ok_or_else(|| {
+                    format!(
+                        "invalid DB index in SWAPDB reading the append only file {}",
+                        rd.name
+                    )
+                })
         };
         match name {
             "flushall" => {
@@ -938,10 +972,16 @@ impl Loader {
     }
 
     /// Applies one command read from `rd` at `offset`.
-    async fn apply(&mut self, rd: &mut Reader, offset: u64, argv: Vec<Bytes>) -> Result<(), String> {
+    async fn apply(
+        &mut self,
+        rd: &mut Reader,
+        offset: u64,
+        argv: Vec<Bytes>,
+    ) -> Result<(), String> {
         self.commands += 1;
         let res = TABLE.resolve(&argv).map_err(|e| {
-            let name = String::from_utf8_lossy(argv.first().map_or(&b""[..], |b| &b[..])).into_owned();
+            let name =
+                String::from_utf8_lossy(argv.first().map_or(&b""[..], |b| &b[..])).into_owned();
             let why = match e {
                 Reply::Error(m) => m.to_string(),
                 _ => String::new(),
@@ -1017,7 +1057,9 @@ impl Loader {
     fn progress(&mut self, bytes: u64) {
         self.loaded += bytes;
         let node = &self.core.node;
-        node.aof.loading_loaded.store(self.loaded, Ordering::Relaxed);
+        node.aof
+            .loading_loaded
+            .store(self.loaded, Ordering::Relaxed);
         if self.last_log.elapsed() >= Duration::from_secs(1) {
             self.last_log = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(1e-3);
@@ -1058,11 +1100,13 @@ impl Loader {
             }
             let want = rd.scanner.wants().max(READ_CHUNK);
             let len = want.min((rd.size - rd.read) as usize).max(1);
-            let data = rd
-                .file
-                .read_at(rd.read, len)
-                .await
-                .map_err(|e| format!("Error reading the append only file {}: {}", rd.path.display(), strerror(&e)))?;
+            let data = rd.file.read_at(rd.read, len).await.map_err(|e| {
+                format!(
+                    "Error reading the append only file {}: {}",
+                    rd.path.display(),
+                    strerror(&e)
+                )
+            })?;
             if data.is_empty() || rd.read + data.len() as u64 >= rd.size {
                 rd.eof = true;
             }
@@ -1105,7 +1149,10 @@ impl Loader {
                 rd.name
             );
         }
-        tracing::warn!("!!! Warning: short read while loading the AOF file {}!!!", rd.name);
+        tracing::warn!(
+            "!!! Warning: short read while loading the AOF file {}!!!",
+            rd.name
+        );
         tracing::warn!(
             "!!! Truncating the AOF {} at offset {} !!!",
             rd.name,
@@ -1164,7 +1211,12 @@ async fn load(core: &Rc<Core>, dir: &Path, m: &Manifest) -> Result<(), String> {
     for f in &m.files {
         let p = dir.join(&f.name);
         total += std::fs::metadata(&p)
-            .map_err(|e| format!("The AOF file {} (listed in the manifest) can't be read: {e}", p.display()))?
+            .map_err(|e| {
+                format!(
+                    "The AOF file {} (listed in the manifest) can't be read: {e}",
+                    p.display()
+                )
+            })?
             .len();
     }
     node.aof.loading_total.store(total, Ordering::Relaxed);
@@ -1273,8 +1325,12 @@ pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
     let _guard = Switching(&node.aof.switching);
     let started = Instant::now();
     let (dir, filename) = aof_location(&node)?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("Can't open or create append-only dir {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            dir.display()
+        )
+    })?;
     let mname = manifest::manifest_name(&filename);
     let old = Manifest::read(&dir, &mname)?.unwrap_or_default();
     let seq = old.last_seq().unwrap_or(0) + 1;
@@ -1485,7 +1541,13 @@ pub fn propagating(node: &Node) -> bool {
 
 /// What a node-wide write leaves in core `core_id`'s stream: a barrier
 /// (every core), then on core 0 the command itself.
-pub fn log_node_wide(shard: &mut crate::runtime::Shard, core_id: usize, barrier: u64, db: usize, argv: &[&[u8]]) {
+pub fn log_node_wide(
+    shard: &mut crate::runtime::Shard,
+    core_id: usize,
+    barrier: u64,
+    db: usize,
+    argv: &[&[u8]],
+) {
     if !shard.propagate.is_on() {
         return;
     }
@@ -1531,6 +1593,9 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(cmds, ["SELECT 0", "SET a 1", "SELECT 2", "SET b 2 PXAT 500"]);
+        assert_eq!(
+            cmds,
+            ["SELECT 0", "SET a 1", "SELECT 2", "SET b 2 PXAT 500"]
+        );
     }
 }
