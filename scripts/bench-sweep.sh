@@ -45,6 +45,9 @@
 #   --memory-n N         requests of the --memory fill (default 3000000)
 #   --memory-r N         -r (key space) of the --memory fill (default 1000000)
 #   --shardis-args STR   extra arguments for shardis (word-split)
+#   --server-args STR    extra arguments for both servers, after the
+#                        persistence-off defaults (word-split), e.g.
+#                        "--appendonly yes --appendfsync always"
 #   --csv FILE.csv       also write the table as CSV: test,pipeline,
 #                        shardis_rps,redis_rps,shardis_over_redis,
 #                        shardis_p50_ms,redis_p50_ms,shardis_p99_ms,
@@ -83,6 +86,7 @@ memory=0
 memory_n=3000000
 memory_r=1000000
 shardis_args=""
+server_args=""
 out=""
 markdown=""
 plot=""
@@ -104,6 +108,7 @@ while [[ $# -gt 0 ]]; do
     --memory-n) need_arg "$@"; memory_n="$2"; shift 2 ;;
     --memory-r) need_arg "$@"; memory_r="$2"; shift 2 ;;
     --shardis-args) need_arg "$@"; shardis_args="$2"; shift 2 ;;
+    --server-args) need_arg "$@"; server_args="$2"; shift 2 ;;
     --out | --csv) need_arg "$@"; out="$2"; shift 2 ;;
     --markdown) need_arg "$@"; markdown="$2"; shift 2 ;;
     --plot) need_arg "$@"; plot="$2"; shift 2 ;;
@@ -282,6 +287,11 @@ start_server() {
     local -a args=(--port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no)
     if [[ $cluster -eq 1 ]]; then
         args+=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf")
+    fi
+    if [[ -n $server_args ]]; then
+        local -a common
+        read -r -a common <<<"$server_args"
+        args+=("${common[@]}")
     fi
     args+=("$@")
     PORT[$name]=$port
