@@ -226,6 +226,28 @@ pub struct CoreAof {
     wake: Option<Waker>,
     /// Told when the writer has finished.
     done: Vec<oneshot::Sender<()>>,
+    /// A move to another incremental file (AOF rewrite), asked at a start
+    /// point: see [`switch_file`].
+    switch: Option<Switch>,
+}
+
+/// What the writer does at a rewrite's start point: finish the old file
+/// with the bytes propagated before that point, then go on in `path`.
+struct Switch {
+    before: Option<(Vec<u8>, u64)>,
+    path: PathBuf,
+    name: String,
+}
+
+/// At a rewrite's start point (the core held, nothing running): what this
+/// core propagated so far stays in its current incremental file, what
+/// follows goes to `path`. The writer makes the move; replies keep waiting
+/// on the stream offsets as before, so nothing acknowledged depends on the
+/// new file before it exists.
+pub fn switch_file(core: &Core, path: PathBuf, name: String) {
+    let before = core.shard.borrow_mut().propagate.take();
+    core.aof.borrow_mut().switch = Some(Switch { before, path, name });
+    wake_writer(core);
 }
 
 fn wait_for(p: AppendFsync) -> WaitFor {
@@ -259,7 +281,11 @@ impl Future for Wake<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let c = self.core;
-        if c.shard.borrow().propagate.pending() > 0 || c.aof.borrow().stop {
+        let asked = {
+            let a = c.aof.borrow();
+            a.stop || a.switch.is_some()
+        };
+        if asked || c.shard.borrow().propagate.pending() > 0 {
             return Poll::Ready(());
         }
         if !self.first {
@@ -281,18 +307,62 @@ fn wake_writer(core: &Core) {
 }
 
 /// The writer task of one core: see the module doc.
-async fn writer(core: Rc<Core>, file: LogFile, mut pos: u64) {
+async fn writer(core: Rc<Core>, mut file: LogFile, mut pos: u64) {
     let node = core.node.clone();
     let mut data: Vec<u8> = Vec::new();
     let mut data_end = 0u64;
     let mut written = core.durable.written();
     let mut synced = core.durable.synced();
     let mut last_sync = Instant::now();
+    // Where to go once `data` (the bytes before a switch) is in the old file.
+    let mut next: Option<(PathBuf, String)> = None;
     loop {
         let (stop, policy) = {
             let a = core.aof.borrow();
             (a.stop, a.policy.unwrap_or(AppendFsync::Everysec))
         };
+        if data.is_empty() && next.is_none() {
+            let switch = core.aof.borrow_mut().switch.take();
+            if let Some(sw) = switch {
+                if let Some((b, end)) = sw.before {
+                    data = b;
+                    data_end = end;
+                }
+                next = Some((sw.path, sw.name));
+            }
+        }
+        if data.is_empty() && next.is_some() {
+            // The old file is complete: make it durable, then move on.
+            if written > synced {
+                if let Err(e) = sync(&core, &file).await {
+                    failed(&core, &node, "fsync'ing", &e);
+                    runtime::sleep(RETRY).await;
+                    continue;
+                }
+                synced = written;
+                last_sync = Instant::now();
+                core.durable.progress(written, synced);
+            }
+            let (path, name) = next.take().unwrap_or_default();
+            match LogFile::open(&path).await {
+                Ok((f, size)) => {
+                    let old = std::mem::replace(&mut file, f);
+                    let _ = old.close().await;
+                    pos = size;
+                    let mut a = core.aof.borrow_mut();
+                    a.file = name;
+                    a.size = size;
+                }
+                Err(e) => {
+                    failed(&core, &node, "opening", &e);
+                    next = Some((path, name));
+                    runtime::sleep(RETRY).await;
+                    continue;
+                }
+            }
+            recovered(&core, &node);
+            continue;
+        }
         if data.is_empty() {
             if let Some((b, end)) = core.shard.borrow_mut().propagate.take() {
                 data = b;
