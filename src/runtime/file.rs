@@ -81,6 +81,40 @@ impl LogFile {
         Ok(())
     }
 
+    /// [`LogFile::write_all_at`] as one pwrite(2) from this thread: for
+    /// small appends to the page cache, where going through the ring costs
+    /// a hand-off to a kernel worker thread (buffered writes cannot be
+    /// issued without blocking) and back.
+    pub fn write_all_at_now(&self, data: &[u8], pos: u64) -> Result<(), (usize, io::Error)> {
+        use std::os::fd::AsRawFd;
+        let fd = self.f.as_raw_fd();
+        let mut done = 0;
+        while done < data.len() {
+            let rest = &data[done..];
+            // SAFETY: `fd` is open for as long as `self`; `rest` is a valid
+            // buffer of `rest.len()` bytes.
+            let n = unsafe {
+                libc::pwrite(
+                    fd,
+                    rest.as_ptr().cast(),
+                    rest.len(),
+                    (pos + done as u64) as libc::off_t,
+                )
+            };
+            match n {
+                0 => return Err((done, io::Error::from_raw_os_error(libc::ENOSPC))),
+                n if n > 0 => done += n as usize,
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err((done, e));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads up to `len` bytes at `pos` (fewer at the end of the file).
     pub async fn read_at(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
         let r = self.f.read_at(pos, len).await.map_err(os_err)?;

@@ -7,8 +7,11 @@
 //! # Writing and group commit
 //!
 //! Each core's writer task takes everything the core propagated since its
-//! last turn, writes it with one positional write on the core's io_uring,
-//! and, with `appendfsync always`, fsyncs once. A reply leaves only when
+//! last turn, writes it with one pwrite(2) to the page cache (from the
+//! core's thread, as Redis does: through io_uring a buffered write is
+//! handed to a kernel worker and back, which measured slower here), and,
+//! with `appendfsync always`, fsyncs once on the core's io_uring, so the
+//! core keeps serving while the disk works. A reply leaves only when
 //! what its core had propagated by then is written (every policy, as Redis
 //! writes its AOF buffer before answering) or fsynced (`always`): see
 //! `runtime::Durable`. Commands arriving while a write or an fsync is in
@@ -363,6 +366,11 @@ async fn writer(core: Rc<Core>, mut file: LogFile, mut pos: u64) {
             recovered(&core, &node);
             continue;
         }
+        if data.is_empty() && core.shard.borrow().propagate.pending() > 0 {
+            // Let the connections already woken run first, so their
+            // commands share this write and fsync.
+            runtime::yield_now().await;
+        }
         if data.is_empty() {
             if let Some((b, end)) = core.shard.borrow_mut().propagate.take() {
                 data = b;
@@ -371,7 +379,7 @@ async fn writer(core: Rc<Core>, mut file: LogFile, mut pos: u64) {
             }
         }
         if !data.is_empty() {
-            let res = file.write_all_at(&data, pos).await;
+            let res = file.write_all_at_now(&data, pos);
             let n = match &res {
                 Ok(()) => data.len(),
                 Err((n, _)) => *n,
