@@ -359,61 +359,124 @@ fn leading_oks(b: &[u8]) -> usize {
     n
 }
 
+/// One acknowledged write of the kill -9 test: what must be there after
+/// the restart.
+#[derive(Clone)]
+enum Acked {
+    /// SET k v (alone or in a pipeline of 10) or MSET of keys on both cores.
+    Value(String, String),
+    /// INCR k acknowledged with n: after the restart k is n, or n + 1 when
+    /// the next INCR reached the disk without its reply reaching us.
+    Counter(String, i64),
+}
+
+/// A client of the kill -9 test: `kind` 0-1 single SETs, 2 pipelines of
+/// 10 SETs, 3 INCRs of one counter, 4 MSETs of two keys on both cores
+/// (hash tags keep each key on its core).
+fn acking_client(
+    port: u16,
+    cycle: usize,
+    kind: usize,
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<Acked>>>,
+) {
+    let Ok(mut sock) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+    let cores = keys_on_cores(2, 1);
+    let counter = format!("ctr:{cycle}");
+    for i in 0..100_000 {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let mut out = Vec::new();
+        let mut want: Vec<Acked> = Vec::new();
+        match kind {
+            3 => {
+                out.extend(common::resp(&[b"INCR", counter.as_bytes()]));
+            }
+            4 => {
+                let (a, b) = (
+                    format!("{{{}}}:{cycle}:m{i}", cores[0][0]),
+                    format!("{{{}}}:{cycle}:m{i}", cores[1][0]),
+                );
+                let v = format!("m{i}");
+                out.extend(common::resp(&[
+                    b"MSET",
+                    a.as_bytes(),
+                    v.as_bytes(),
+                    b.as_bytes(),
+                    v.as_bytes(),
+                ]));
+                want.push(Acked::Value(a, v.clone()));
+                want.push(Acked::Value(b, v));
+            }
+            _ => {
+                let per = if kind == 2 { 10 } else { 1 };
+                for j in 0..per {
+                    let (k, v) = (format!("c{cycle}:t{kind}:{i}:{j}"), format!("v{i}.{j}"));
+                    out.extend(common::resp(&[b"SET", k.as_bytes(), v.as_bytes()]));
+                    want.push(Acked::Value(k, v));
+                }
+            }
+        }
+        if sock.write_all(&out).is_err() {
+            break;
+        }
+        let replies = if kind == 2 { 10 } else { 1 };
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while common::count_replies(&got) < replies {
+            match sock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        if kind == 3 {
+            let text = String::from_utf8_lossy(&got);
+            match text
+                .strip_prefix(':')
+                .and_then(|t| t.trim_end().parse::<i64>().ok())
+            {
+                Some(n) => acked
+                    .lock()
+                    .unwrap()
+                    .push(Acked::Counter(counter.clone(), n)),
+                None => break,
+            }
+            continue;
+        }
+        let ok = leading_oks(&got);
+        let done = if kind == 4 { ok * 2 } else { ok };
+        acked.lock().unwrap().extend(want.into_iter().take(done));
+        if ok < replies {
+            break;
+        }
+    }
+}
+
 #[test]
 fn appendfsync_always_keeps_every_acknowledged_write_across_kill_9() {
-    let mut s = start(&["--threads", "2", "--appendfsync", "always"]);
-    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    for cycle in 0..3 {
+    let args = ["--threads", "2", "--appendfsync", "always"];
+    let mut s = start(&args);
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::new(Mutex::new(Vec::new()));
+    for cycle in 0..6 {
         let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::new();
-        // Single commands from three connections (forwarded to the other
-        // core or not), and pipelines of 10 from a fourth.
-        for t in 0..4 {
-            let (port, stop, acked) = (s.port, stop.clone(), acked.clone());
-            threads.push(std::thread::spawn(move || {
-                let Ok(mut sock) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-                    return;
-                };
-                let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
-                let per = if t == 3 { 10 } else { 1 };
-                for i in 0..100_000 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let batch: Vec<(String, String)> = (0..per)
-                        .map(|j| (format!("c{cycle}:t{t}:{i}:{j}"), format!("v{i}.{j}")))
-                        .collect();
-                    let mut out = Vec::new();
-                    for (k, v) in &batch {
-                        out.extend(common::resp(&[b"SET", k.as_bytes(), v.as_bytes()]));
-                    }
-                    if sock.write_all(&out).is_err() {
-                        break;
-                    }
-                    let mut got = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while got.len() < 5 * per {
-                        match sock.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => got.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let ok = leading_oks(&got);
-                    acked.lock().unwrap().extend(batch.into_iter().take(ok));
-                    if ok < per {
-                        break;
-                    }
-                }
-            }));
-        }
-        std::thread::sleep(Duration::from_millis(400));
+        let threads: Vec<_> = (0..5)
+            .map(|kind| {
+                let (port, stop, acked) = (s.port, stop.clone(), acked.clone());
+                std::thread::spawn(move || acking_client(port, cycle, kind, stop, acked))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
         s.signal(libc::SIGKILL);
         let _ = s.wait_exit(Duration::from_secs(10));
         stop.store(true, Ordering::Relaxed);
         for t in threads {
             t.join().unwrap();
         }
-        s = restart(s, &["--threads", "2", "--appendfsync", "always"]);
+        s = restart(s, &args);
         let acked = acked.lock().unwrap().clone();
         assert!(
             acked.len() > 10,
@@ -421,7 +484,22 @@ fn appendfsync_always_keeps_every_acknowledged_write_across_kill_9() {
             acked.len()
         );
         let mut c = s.conn();
-        for chunk in acked.chunks(500) {
+        let mut counters: std::collections::HashMap<String, i64> = Default::default();
+        let mut values = Vec::new();
+        for a in acked {
+            match a {
+                Acked::Value(k, v) => values.push((k, v)),
+                Acked::Counter(k, n) => {
+                    let m = counters.entry(k).or_insert(n);
+                    *m = (*m).max(n);
+                }
+            }
+        }
+        assert!(
+            !counters.is_empty() && values.iter().any(|(k, _)| k.starts_with('{')),
+            "cycle {cycle}: no INCR or no MSET acknowledged"
+        );
+        for chunk in values.chunks(500) {
             let mut cmd = redis::cmd("MGET");
             for (k, _) in chunk {
                 cmd.arg(k);
@@ -430,6 +508,13 @@ fn appendfsync_always_keeps_every_acknowledged_write_across_kill_9() {
             for ((k, v), g) in chunk.iter().zip(got) {
                 assert_eq!(g.as_deref(), Some(v.as_str()), "cycle {cycle}: {k} lost");
             }
+        }
+        for (k, n) in counters {
+            let v: i64 = query(&mut c, &["GET", &k]);
+            assert!(
+                v == n || v == n + 1,
+                "cycle {cycle}: counter {k} acknowledged at {n}, {v} after the restart"
+            );
         }
     }
 }
