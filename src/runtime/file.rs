@@ -115,6 +115,18 @@ impl LogFile {
         Ok(())
     }
 
+    /// fdatasync(2) from this thread (blocking it until the data is
+    /// durable).
+    pub fn fdatasync_now(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is open for as long as `self`.
+        if unsafe { libc::fdatasync(self.f.as_raw_fd()) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     /// Reads up to `len` bytes at `pos` (fewer at the end of the file).
     pub async fn read_at(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
         let r = self.f.read_at(pos, len).await.map_err(os_err)?;
