@@ -944,3 +944,174 @@ fn clients_get_loading_while_a_large_aof_loads() {
         eprintln!("note: the AOF loaded before -LOADING could be observed");
     }
 }
+
+/// Waits (bounded) until no AOF rewrite runs.
+fn wait_rewrite_done(c: &mut redis::Connection) {
+    for _ in 0..500 {
+        if persistence(c, "aof_rewrite_in_progress") == "0" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the AOF rewrite did not finish");
+}
+
+fn manifest_text(s: &Server) -> String {
+    std::fs::read_to_string(aof_dir(s).join("appendonly.aof.manifest")).unwrap()
+}
+
+#[test]
+fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
+    let s = start(&["--threads", "2"]);
+    let now = now_ms();
+    {
+        let mut c = s.conn();
+        apply_dataset(&mut c, now);
+    }
+    // A counter bumped without pause while the rewrites run.
+    let stop = Arc::new(AtomicBool::new(false));
+    let bumper = {
+        let (port, stop) = (s.port, stop.clone());
+        std::thread::spawn(move || {
+            let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+            let mut c = client.get_connection().unwrap();
+            let mut last = 0i64;
+            for i in 0..1_000_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                last = query(&mut c, &["INCR", "bumped"]);
+                let _: () = query(&mut c, &["SET", &format!("w{}", i % 500), &i.to_string()]);
+            }
+            last
+        })
+    };
+    blocking_pop(&s);
+    let mut c = s.conn();
+    for round in 0..3 {
+        let r: String = query(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(r, "Background append only file rewriting started");
+        wait_rewrite_done(&mut c);
+        assert_eq!(persistence(&mut c, "aof_rewrites"), (round + 1).to_string());
+        assert_eq!(persistence(&mut c, "aof_last_bgrewrite_status"), "ok");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let last = bumper.join().unwrap();
+    assert!(last > 0);
+    let want = digest(&mut c);
+    drop(c);
+    // Only the last generation is left, bases and increments.
+    let m = manifest_text(&s);
+    assert_eq!(
+        m,
+        "file appendonly.aof.0.4.base.aof seq 4 type b core 0\n\
+         file appendonly.aof.1.4.base.aof seq 4 type b core 1\n\
+         file appendonly.aof.0.4.incr.aof seq 4 type i core 0\n\
+         file appendonly.aof.1.4.incr.aof seq 4 type i core 1\n"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(aof_dir(&s))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "appendonly.aof.0.4.base.aof",
+            "appendonly.aof.0.4.incr.aof",
+            "appendonly.aof.1.4.base.aof",
+            "appendonly.aof.1.4.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let mut s = s;
+    for threads in ["1", "3"] {
+        s = restart(s, &["--threads", threads]);
+        let mut c = s.conn();
+        assert_eq!(digest(&mut c), want, "--threads {threads}");
+        let n: i64 = query(&mut c, &["GET", "bumped"]);
+        assert_eq!(n, last);
+        check_values(&mut c);
+    }
+    // A rewrite after a change of thread count folds every generation.
+    let mut c = s.conn();
+    let _: String = query(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    let m = manifest_text(&s);
+    assert_eq!(m.lines().count(), 6, "{m}");
+    assert!(m.lines().all(|l| l.contains(" seq 7 ")), "{m}");
+    drop(c);
+    let s = restart(s, &["--threads", "2"]);
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want);
+}
+
+#[test]
+fn bgrewriteaof_refuses_a_second_one_and_works_with_the_aof_off() {
+    let s = Server::start(&["--threads", "2", "--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    let _: () = query(&mut c, &["DEBUG", "POPULATE", "200000"]);
+    // Both in one pipeline: the second finds the first running.
+    let mut raw = s.raw();
+    raw.send(
+        &[
+            common::resp(&[b"BGREWRITEAOF"]),
+            common::resp(&[b"BGREWRITEAOF"]),
+        ]
+        .concat(),
+    );
+    let got = String::from_utf8(raw.read_replies(2)).unwrap();
+    assert_eq!(
+        got,
+        "+Background append only file rewriting started\r\n\
+         -ERR Background append only file rewriting already in progress\r\n"
+    );
+    wait_rewrite_done(&mut c);
+    // With the AOF off the manifest names the bases alone; turning the AOF
+    // on at the next start loads them.
+    let m = manifest_text(&s);
+    assert_eq!(m.lines().count(), 2, "{m}");
+    assert!(m.lines().all(|l| l.contains("type b")), "{m}");
+    let want = digest(&mut c);
+    drop(c);
+    let s = restart(s, &["--threads", "1"]);
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want);
+    let n: i64 = query(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 200_000);
+}
+
+#[test]
+fn the_aof_is_rewritten_automatically_when_it_doubles() {
+    let s = start(&[
+        "--threads",
+        "2",
+        "--auto-aof-rewrite-min-size",
+        "64kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ]);
+    let mut c = s.conn();
+    for i in 0..3000 {
+        let _: () = query(&mut c, &["SET", "same", &format!("{i:0>64}")]);
+    }
+    // One key left: once rewritten (again, if writes went on past 64kb
+    // after a rewrite) the AOF is far below 64kb.
+    let (mut rewrites, mut size) = (0u64, u64::MAX);
+    for _ in 0..500 {
+        rewrites = persistence(&mut c, "aof_rewrites").parse().unwrap();
+        size = persistence(&mut c, "aof_current_size").parse().unwrap();
+        if rewrites > 0 && size < 64 * 1024 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(rewrites > 0, "no automatic rewrite");
+    assert!(size < 64 * 1024, "aof_current_size {size}");
+    assert!(s.log_text().contains("Starting automatic rewriting of AOF"));
+    drop(c);
+    let s = restart(s, &["--threads", "2"]);
+    let mut c = s.conn();
+    let v: String = query(&mut c, &["GET", "same"]);
+    assert_eq!(v, format!("{:0>64}", 2999));
+}

@@ -71,6 +71,14 @@ const CONFIG_SUBS: &[CommandSpec] = &[
 
 pub const COMMANDS: &[CommandSpec] = &[
     c(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        bgrewriteaof,
+        "1.0.0",
+        "Asynchronously rewrite the append-only file",
+    ),
+    c(
         "info",
         -1,
         LOADING | STALE | SENTINEL,
@@ -270,6 +278,17 @@ fn time(_c: &mut Client, _a: Args) -> Fut<'_> {
             Reply::Bulk(Bytes::from((us / 1_000_000).to_string())),
             Reply::Bulk(Bytes::from((us % 1_000_000).to_string())),
         ]))
+    })
+}
+
+/// BGREWRITEAOF: the rewrite runs in the background on this core (see
+/// `server::aof::rewrite`).
+fn bgrewriteaof(c: &mut Client, _a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        crate::server::aof::start_rewrite(&c.core).map_err(Reply::err)?;
+        Ok(Reply::Simple(
+            "Background append only file rewriting started".into(),
+        ))
     })
 }
 

@@ -88,8 +88,6 @@ pub struct AofShared {
     last_error: Mutex<String>,
     /// Next barrier id.
     barrier: AtomicU64,
-    /// The AOF directory, the manifest, the generation written now.
-    files: Mutex<Option<Files>>,
     pub loading_start: AtomicU64,
     pub loading_total: AtomicU64,
     pub loading_loaded: AtomicU64,
@@ -99,18 +97,12 @@ pub struct AofShared {
     base_size: AtomicU64,
     pub rewrites: AtomicU64,
     pub last_rewrite_secs: AtomicI64,
+    /// When the running rewrite started (ms), 0 when none runs.
+    rewrite_started: AtomicU64,
+    /// Rewrites failed in a row.
+    rewrite_failures: AtomicU64,
     /// Serialises turning the AOF on and off.
     switching: AtomicBool,
-}
-
-// Read by the AOF rewrite (BGREWRITEAOF), which starts the next generation.
-#[allow(dead_code)]
-#[derive(Debug, Clone)]
-struct Files {
-    dir: PathBuf,
-    filename: String,
-    manifest: Manifest,
-    seq: u64,
 }
 
 impl Default for AofShared {
@@ -121,7 +113,6 @@ impl Default for AofShared {
             failing: AtomicUsize::new(0),
             last_error: Mutex::new(String::new()),
             barrier: AtomicU64::new(now_ms()),
-            files: Mutex::new(None),
             loading_start: AtomicU64::new(0),
             loading_total: AtomicU64::new(0),
             loading_loaded: AtomicU64::new(0),
@@ -129,6 +120,8 @@ impl Default for AofShared {
             base_size: AtomicU64::new(0),
             rewrites: AtomicU64::new(0),
             last_rewrite_secs: AtomicI64::new(-1),
+            rewrite_started: AtomicU64::new(0),
+            rewrite_failures: AtomicU64::new(0),
             switching: AtomicBool::new(false),
         }
     }
@@ -806,14 +799,6 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
         );
     }
     account_sizes(&node, &dir, &m, seq);
-    if let Ok(mut f) = node.aof.files.lock() {
-        *f = Some(Files {
-            dir: dir.clone(),
-            filename: filename.clone(),
-            manifest: m,
-            seq,
-        });
-    }
     open_all(core, &dir, &filename, seq).await?;
     node.aof.enabled.store(true, Ordering::SeqCst);
     node.aof.set_loading(false);
@@ -1388,30 +1373,182 @@ async fn write_base(path: PathBuf, data: Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
-struct Switching<'a>(&'a AtomicBool);
+/// The claim on the node's one AOF switch or rewrite at a time; released
+/// when dropped.
+struct Switching(std::sync::Arc<Node>);
 
-impl Drop for Switching<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
+impl Switching {
+    fn claim(node: &std::sync::Arc<Node>) -> Option<Switching> {
+        if node.aof.switching.swap(true, Ordering::SeqCst) {
+            None
+        } else {
+            Some(Switching(node.clone()))
+        }
     }
 }
 
-/// CONFIG SET appendonly yes: every core's keys go to a base file (taken
-/// while every core is held, so the bases and the streams that follow meet
-/// at one moment), each core starts a new incremental file, and a manifest
-/// naming only the new generation replaces the old one, whose files are
-/// then removed. (Redis writes the base as an RDB preamble; shardis writes
-/// commands until its RDB writer exists.)
+impl Drop for Switching {
+    fn drop(&mut self) {
+        self.0.aof.switching.store(false, Ordering::SeqCst);
+    }
+}
+
+/// What a rewrite is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// CONFIG SET appendonly yes: writers start at the start point.
+    TurnOn,
+    /// BGREWRITEAOF or the automatic rewrite: running writers move to the
+    /// next generation's incremental files at the start point.
+    Rewrite,
+}
+
+/// BGREWRITEAOF's reply when no rewrite can start now.
+pub const REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
+
+/// Starts a rewrite in the background (BGREWRITEAOF, the automatic
+/// rewrite); `Err` when one already runs. The outcome goes to the log and
+/// INFO persistence.
+pub fn start_rewrite(core: &Rc<Core>) -> Result<(), &'static str> {
+    let claim = Switching::claim(&core.node).ok_or(REWRITE_IN_PROGRESS)?;
+    let core = core.clone();
+    runtime::spawn(async move {
+        if let Err(e) = rewrite(&core, Purpose::Rewrite, claim).await {
+            tracing::warn!("Background append only file rewriting failed: {}", e);
+        }
+    });
+    Ok(())
+}
+
+/// CONFIG SET appendonly yes: a rewrite whose start point also starts
+/// every core's writer; on failure the AOF stays off.
 pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
-    let node = core.node.clone();
-    if node.aof.enabled.load(Ordering::SeqCst) {
+    if core.node.aof.enabled.load(Ordering::SeqCst) {
         return Ok(());
     }
-    if node.aof.switching.swap(true, Ordering::SeqCst) {
-        return Err("an AOF switch is already in progress".into());
+    let claim = Switching::claim(&core.node).ok_or_else(|| REWRITE_IN_PROGRESS[4..].to_string())?;
+    rewrite(core, Purpose::TurnOn, claim).await
+}
+
+/// The automatic rewrite (`auto-aof-rewrite-percentage`,
+/// `auto-aof-rewrite-min-size`), checked by core 0's cron as Redis's
+/// serverCron does: the AOF has grown by the percentage over its size after
+/// the last rewrite (its base) and is at least the minimum size.
+pub fn rewrite_due(core: &Rc<Core>, cores: &[CoreFigures]) -> bool {
+    let node = &core.node;
+    let a = &node.aof;
+    if !a.enabled.load(Ordering::Relaxed) || a.switching.load(Ordering::Relaxed) {
+        return false;
     }
-    let _guard = Switching(&node.aof.switching);
+    let (perc, min) = node
+        .config
+        .read()
+        .map(|c| {
+            (
+                c.auto_aof_rewrite_percentage(),
+                c.auto_aof_rewrite_min_size(),
+            )
+        })
+        .unwrap_or((0, 0));
+    let size = cores.iter().map(|c| c.size).sum::<u64>() + a.other_size.load(Ordering::Relaxed);
+    if perc == 0 || size < min {
+        return false;
+    }
+    let base = a.base_size.load(Ordering::Relaxed).max(1);
+    size.saturating_sub(base) * 100 / base >= perc as u64
+}
+
+/// Core 0's AOF cron, every 100 ms until shutdown: starts the automatic
+/// rewrite when it is due.
+pub async fn cron(core: &Rc<Core>) {
+    while !core.node.shutting_down.load(Ordering::Relaxed) {
+        runtime::sleep(Duration::from_millis(100)).await;
+        if !core.node.aof.enabled.load(Ordering::Relaxed) {
+            continue;
+        }
+        let cores = core.run_on_all(|c| figures(c)).await;
+        if rewrite_due(core, &cores) && start_rewrite(core).is_ok() {
+            let perc = core
+                .node
+                .config
+                .read()
+                .map_or(0, |c| c.auto_aof_rewrite_percentage());
+            tracing::info!("Starting automatic rewriting of AOF on {}% growth", perc);
+        }
+    }
+}
+
+/// Starts the writer of a core whose AOF was off, at a start point: its
+/// stream starts now (replies wait for it), the file opens in a task.
+fn start_writer_at(core: &Rc<Core>, path: PathBuf, name: String, policy: AppendFsync) {
+    start_stream(core, policy);
+    {
+        let mut a = core.aof.borrow_mut();
+        a.running = true;
+        a.stop = false;
+        a.policy = Some(policy);
+        a.file = name.clone();
+        a.size = 0;
+    }
+    let core = core.clone();
+    runtime::spawn(async move {
+        loop {
+            match LogFile::open(&path).await {
+                Ok((file, size)) => {
+                    core.aof.borrow_mut().size = size;
+                    recovered(&core, &core.node);
+                    writer(core, file, size).await;
+                    return;
+                }
+                Err(e) => {
+                    failed(&core, &core.node, "opening", &e);
+                    runtime::sleep(RETRY).await;
+                }
+            }
+        }
+    });
+}
+
+/// A rewrite: the next generation `seq` gets every core's base (its keys
+/// at one start point, taken while every core is held) and incremental file
+/// (what the core runs after that point). Before the start point the
+/// manifest lists the new incremental files after the old generations, so a
+/// crash at any moment loads old files, then the new increments; once every
+/// base is written the manifest names only the new generation and the old
+/// files are removed. On failure the partial bases are removed and the
+/// writers stay on the new incremental files (still after the old ones in
+/// the manifest), so nothing acknowledged is lost.
+async fn rewrite(core: &Rc<Core>, purpose: Purpose, _claim: Switching) -> Result<(), String> {
+    let node = core.node.clone();
+    node.aof.rewrite_started.store(now_ms(), Ordering::Relaxed);
     let started = Instant::now();
+    let result = rewrite_files(core, purpose).await;
+    let secs = started.elapsed().as_secs() as i64;
+    node.aof.rewrite_started.store(0, Ordering::Relaxed);
+    node.aof.last_rewrite_secs.store(secs, Ordering::Relaxed);
+    match &result {
+        Ok(()) => {
+            node.aof.rewrite_failures.store(0, Ordering::Relaxed);
+            node.aof.rewrites.fetch_add(1, Ordering::Relaxed);
+            if purpose == Purpose::TurnOn {
+                node.aof.enabled.store(true, Ordering::SeqCst);
+            }
+            tracing::info!(
+                "Background AOF rewrite finished successfully ({} shards, {:.3} s)",
+                core.ncores,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Err(_) => {
+            node.aof.rewrite_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    result
+}
+
+async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> {
+    let node = core.node.clone();
     let (dir, filename) = aof_location(&node)?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         format!(
@@ -1422,27 +1559,51 @@ pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
     let mname = manifest::manifest_name(&filename);
     let old = Manifest::read(&dir, &mname)?.unwrap_or_default();
     let seq = old.last_seq().unwrap_or(0) + 1;
+    let fresh = Manifest::new_generation(&filename, seq, core.ncores, true);
+    let incrs: Vec<FileEntry> = fresh
+        .files
+        .iter()
+        .filter(|f| f.kind == Kind::Incr)
+        .cloned()
+        .collect();
+    create_empty(&dir, &incrs)?;
+    let enabled = node.aof.enabled.load(Ordering::SeqCst);
+    if purpose == Purpose::Rewrite && enabled {
+        // Before any write lands in them, the new increments are listed
+        // after the old generations.
+        let mut m = old.clone();
+        m.files.extend(incrs.iter().cloned());
+        m.write_atomic(&dir, &mname)
+            .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
+    }
     let policy = node
         .config
         .read()
         .map(|c| c.appendfsync())
         .unwrap_or(AppendFsync::Everysec);
     let all: Vec<usize> = (0..core.ncores).collect();
+    let (d2, f2) = (dir.clone(), filename.clone());
     let bases: Vec<Vec<u8>> = core
         .lock_and(
             &all,
             move |c: &Rc<Core>| {
-                let now = now_ms();
-                let base = dump(&c.shard.borrow(), now);
-                start_stream(c, policy);
-                base
+                let name = manifest::incr_name(&f2, c.id, seq);
+                let path = d2.join(&name);
+                match purpose {
+                    Purpose::TurnOn => start_writer_at(c, path, name, policy),
+                    Purpose::Rewrite if c.aof.borrow().running => switch_file(c, path, name),
+                    Purpose::Rewrite => {}
+                }
+                dump(&c.shard.borrow(), now_ms())
             },
             |gathered| (Vec::new(), gathered),
         )
         .await;
-    if bases.len() != core.ncores {
-        return Err("a shard went away".into());
-    }
+    let mut result = if bases.len() == core.ncores {
+        Ok(())
+    } else {
+        Err("a shard went away".to_string())
+    };
     let mut waits = Vec::new();
     for (c, data) in bases.into_iter().enumerate() {
         let path = dir.join(manifest::base_name(&filename, c, seq));
@@ -1454,7 +1615,6 @@ pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
             rx
         }));
     }
-    let mut result = Ok(());
     for w in waits {
         let r = match w.await {
             Some(rx) => rx.await.unwrap_or_else(|_| Err("a shard went away".into())),
@@ -1464,65 +1624,51 @@ pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
             result = r;
         }
     }
-    let fresh = Manifest::new_generation(&filename, seq, core.ncores, true);
-    let result = match result {
-        Ok(()) => {
-            let incrs: Vec<FileEntry> = fresh
-                .files
-                .iter()
-                .filter(|f| f.kind == Kind::Incr)
-                .cloned()
-                .collect();
-            create_empty(&dir, &incrs)
-        }
-        Err(e) => Err(e),
-    };
-    let result = match result {
-        Ok(()) => open_all(core, &dir, &filename, seq).await,
-        Err(e) => Err(e),
-    };
     let result = result.and_then(|()| {
-        fresh
-            .write_atomic(&dir, &mname)
-            .map_err(|e| format!("Can't write the AOF manifest: {e}"))
-    });
-    if let Err(e) = result {
-        // Back to off: streams stopped, writers closed.
-        let waits: Vec<_> = (0..core.ncores)
-            .map(|c| core.run_on(c, stop_writer))
-            .collect();
-        for w in waits {
-            if let Some(rx) = w.await {
-                let _ = rx.await;
+        let m = if purpose == Purpose::Rewrite && !enabled {
+            // No writers: the bases alone.
+            Manifest {
+                files: fresh
+                    .files
+                    .iter()
+                    .filter(|f| f.kind == Kind::Base)
+                    .cloned()
+                    .collect(),
             }
+        } else {
+            fresh.clone()
+        };
+        m.write_atomic(&dir, &mname)
+            .map_err(|e| format!("Can't write the AOF manifest: {e}"))
+            .map(|()| m)
+    });
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            for f in fresh.files.iter().filter(|f| f.kind == Kind::Base) {
+                let _ = std::fs::remove_file(dir.join(&f.name));
+            }
+            if purpose == Purpose::TurnOn {
+                // Back to off: streams stopped, writers closed.
+                let waits: Vec<_> = (0..core.ncores)
+                    .map(|c| core.run_on(c, stop_writer))
+                    .collect();
+                for w in waits {
+                    if let Some(rx) = w.await {
+                        let _ = rx.await;
+                    }
+                }
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     for f in &old.files {
-        if !fresh.files.iter().any(|x| x.name == f.name) {
+        if !m.files.iter().any(|x| x.name == f.name) {
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
     }
     let _ = manifest::fsync_dir(&dir);
-    account_sizes(&node, &dir, &fresh, seq);
-    if let Ok(mut f) = node.aof.files.lock() {
-        *f = Some(Files {
-            dir,
-            filename,
-            manifest: fresh,
-            seq,
-        });
-    }
-    node.aof.rewrites.fetch_add(1, Ordering::Relaxed);
-    node.aof
-        .last_rewrite_secs
-        .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
-    node.aof.enabled.store(true, Ordering::SeqCst);
-    tracing::info!(
-        "Background append only file rewriting terminated with success ({} shards, {:.3} s)",
-        core.ncores,
-        started.elapsed().as_secs_f64()
-    );
+    account_sizes(&node, &dir, &m, seq);
     Ok(())
 }
 
@@ -1578,13 +1724,20 @@ pub fn info_lines(node: &Node, cores: &[CoreFigures], out: &mut String) {
     use std::fmt::Write;
     let a = &node.aof;
     let enabled = a.enabled.load(Ordering::Relaxed);
+    let failures = a.rewrite_failures.load(Ordering::Relaxed);
     let _ = write!(
         out,
-        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         enabled as u8,
         a.switching.load(Ordering::Relaxed) as u8,
         a.last_rewrite_secs.load(Ordering::Relaxed),
+        match a.rewrite_started.load(Ordering::Relaxed) {
+            0 => -1,
+            t => (now_ms().saturating_sub(t) / 1000) as i64,
+        },
+        if failures > 0 { "err" } else { "ok" },
         a.rewrites.load(Ordering::Relaxed),
+        failures,
         if a.write_ok() { "ok" } else { "err" },
     );
     if enabled {

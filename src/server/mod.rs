@@ -297,6 +297,7 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
                         tracing::error!("{}", e);
                         std::process::exit(1);
                     }
+                    aof::cron(&c).await;
                 });
             }
             if let Some(bus) = bus {
