@@ -148,6 +148,7 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         pubsub_counts: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         active_expire: AtomicBool::new(true),
         aof: Default::default(),
+        snapshot: Default::default(),
         config: RwLock::new(cfg),
     });
     if node.config.read().is_ok_and(|c| c.appendonly()) {

@@ -44,6 +44,7 @@ pub struct Node {
     pub active_expire: AtomicBool,
     /// The append-only file's node-wide state.
     pub aof: crate::server::aof::AofShared,
+    pub snapshot: crate::server::snapshot::SnapShared,
 }
 
 impl Node {
@@ -200,5 +201,6 @@ pub fn tests_node() -> Node {
         pubsub_counts: Box::new([AtomicUsize::new(0)]),
         active_expire: AtomicBool::new(true),
         aof: Default::default(),
+        snapshot: Default::default(),
     }
 }

@@ -649,6 +649,7 @@ pub(crate) mod testkit {
                 pubsub_counts: Box::new([]),
                 active_expire: AtomicBool::new(true),
                 aof: Default::default(),
+                snapshot: Default::default(),
             };
             Kit {
                 shard: Shard::new(16),

@@ -9,6 +9,7 @@ use crate::observability::info;
 use crate::protocol::{encode, Proto, Reply};
 use crate::runtime::{now_ms, now_us};
 use crate::server::client::Client;
+use crate::server::snapshot;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
 use std::sync::atomic::Ordering;
@@ -70,6 +71,22 @@ const CONFIG_SUBS: &[CommandSpec] = &[
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
+    c(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        save_cmd,
+        "1.0.0",
+        "Synchronously save the dataset to disk",
+    ),
+    c(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        bgsave,
+        "1.0.0",
+        "Asynchronously save the dataset to disk",
+    ),
     c(
         "bgrewriteaof",
         1,
@@ -293,15 +310,23 @@ fn bgrewriteaof(c: &mut Client, _a: Args) -> Fut<'_> {
 }
 
 fn lastsave(c: &mut Client, _a: Args) -> Fut<'_> {
-    Box::pin(async move { Ok(Reply::Int((c.core.node.start_unix_ms / 1000) as i64)) })
+    Box::pin(async move {
+        Ok(Reply::Int(
+            c.core.node.snapshot.last_save.load(Ordering::Relaxed) as i64,
+        ))
+    })
 }
 
-fn shutdown(_c: &mut Client, mut a: Args) -> Fut<'_> {
+fn shutdown(c: &mut Client, mut a: Args) -> Fut<'_> {
     Box::pin(async move {
-        let mut abort = false;
+        let (mut abort, mut force) = (false, false);
+        let mut save: Option<bool> = None;
         while a.remaining() > 0 {
             match a.next_keyword()?.as_str() {
-                "NOSAVE" | "SAVE" | "NOW" | "FORCE" => {}
+                "NOSAVE" => save = Some(false),
+                "SAVE" => save = Some(true),
+                "NOW" => {}
+                "FORCE" => force = true,
                 "ABORT" => abort = true,
                 _ => return Err(Reply::err(errors::SYNTAX)),
             }
@@ -309,7 +334,47 @@ fn shutdown(_c: &mut Client, mut a: Args) -> Fut<'_> {
         if abort {
             return Err(Reply::err("ERR No shutdown in progress."));
         }
+        if snapshot::prepare_shutdown(&c.core, save).await.is_err() && !force {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(Reply::err("ERR Errors trying to SHUTDOWN. Check logs."));
+        }
         crate::observability::shutdown_now()
+    })
+}
+
+/// SAVE: the snapshot of `server::snapshot`, answered once on disk.
+fn save_cmd(c: &mut Client, _a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        if c.core.node.snapshot.in_progress() {
+            return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
+        }
+        snapshot::save(&c.core)
+            .await
+            .map_err(|_| Reply::err("ERR"))?;
+        Ok(Reply::OK)
+    })
+}
+
+/// BGSAVE [SCHEDULE]: the same snapshot in the background.
+fn bgsave(c: &mut Client, mut a: Args) -> Fut<'_> {
+    Box::pin(async move {
+        let mut schedule = false;
+        if a.remaining() > 0 {
+            if a.next_keyword()? == "SCHEDULE" {
+                schedule = true;
+            } else {
+                return Err(Reply::err(errors::SYNTAX));
+            }
+        }
+        let node = &c.core.node;
+        if node.snapshot.in_progress() {
+            if schedule {
+                return Ok(Reply::Simple("Background saving scheduled".into()));
+            }
+            return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
+        }
+        snapshot::start_bgsave(&c.core).map_err(Reply::err)?;
+        Ok(Reply::Simple("Background saving started".into()))
     })
 }
 

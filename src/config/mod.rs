@@ -1031,6 +1031,13 @@ impl Config {
     pub fn rdbchecksum(&self) -> bool {
         self.flag(Id::Rdbchecksum)
     }
+    /// Microseconds to wait per key saved (hidden; Redis's tests use it to
+    /// make a snapshot slow).
+    pub fn rdb_key_save_delay(&self) -> i64 {
+        self.get("rdb-key-save-delay")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
     pub fn dbfilename(&self) -> &str {
         self.text(Id::Dbfilename)
     }

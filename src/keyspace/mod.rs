@@ -98,6 +98,74 @@ impl SlotTable {
     }
 }
 
+/// Where a snapshot's slots go (persistence implements it; the keyspace
+/// only calls it).
+pub trait SlotSink {
+    /// Called once per slot with its table as it was when the snapshot
+    /// started: by the snapshot's own walk, or just before the slot's
+    /// first change.
+    fn save_slot(&mut self, slot: usize, table: &SlotTable);
+}
+
+/// A snapshot in progress on one database: the slots not written out yet
+/// and where they go. While a db carries one, every path that changes a
+/// slot table first hands the untouched table to the sink
+/// (`Db::before_change`), so the snapshot is point-in-time without copying
+/// anything up front.
+pub struct Capture {
+    pending: Vec<u64>,
+    left: usize,
+    sink: Box<dyn SlotSink>,
+}
+
+impl Capture {
+    /// A capture of every slot that holds keys in `db` now.
+    pub fn new(db: &Db, sink: Box<dyn SlotSink>) -> Capture {
+        let mut pending = vec![0u64; SLOTS / 64];
+        let mut left = 0;
+        for (slot, t) in db.tables() {
+            if !t.keys.is_empty() {
+                pending[slot / 64] |= 1 << (slot % 64);
+                left += 1;
+            }
+        }
+        Capture {
+            pending,
+            left,
+            sink,
+        }
+    }
+
+    fn take(&mut self, slot: usize) -> bool {
+        let (w, b) = (slot / 64, 1u64 << (slot % 64));
+        if self.pending[w] & b == 0 {
+            return false;
+        }
+        self.pending[w] &= !b;
+        self.left -= 1;
+        true
+    }
+
+    /// The next slot still pending, from `from` on.
+    fn next_pending(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut word = self.pending.get(w)? & (!0u64 << (from % 64));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + word.trailing_zeros() as usize);
+            }
+            w += 1;
+            word = *self.pending.get(w)?;
+        }
+    }
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Capture {{ left: {} }}", self.left)
+    }
+}
+
 /// Counters a database keeps as it works; the shard sums them for INFO.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DbStats {
@@ -123,6 +191,8 @@ pub struct Db {
     pub expired_log: Vec<CBytes>,
     /// How many keys of `expired_log` were propagated (as DEL) already.
     pub expired_propagated: usize,
+    /// A snapshot in progress (see `Capture`).
+    capture: Option<Box<Capture>>,
 }
 
 impl Default for Db {
@@ -153,6 +223,61 @@ impl Db {
             stats: DbStats::default(),
             expired_log: Vec::new(),
             expired_propagated: 0,
+            capture: None,
+        }
+    }
+
+    /// Starts a snapshot of this db: every slot holding keys now goes to
+    /// `sink`, before its first change or when `capture_step` reaches it.
+    pub fn start_capture(&mut self, sink: Box<dyn SlotSink>) {
+        self.capture = Some(Box::new(Capture::new(self, sink)));
+    }
+
+    /// Writes out the next pending slot at or after `from`; returns it, or
+    /// None when every slot is out (the capture then ends).
+    pub fn capture_step(&mut self, from: usize) -> Option<usize> {
+        let slot = self.capture.as_ref()?.next_pending(from);
+        match slot {
+            Some(slot) => {
+                self.before_change(slot);
+                Some(slot)
+            }
+            None => {
+                self.capture = None;
+                None
+            }
+        }
+    }
+
+    /// Writes out every pending slot now and ends the capture (before a
+    /// change of the whole db: FLUSHDB, SWAPDB ...).
+    pub fn finish_capture(&mut self) {
+        let mut from = 0;
+        while let Some(slot) = self.capture_step(from) {
+            from = slot + 1;
+        }
+    }
+
+    /// Drops a snapshot in progress without writing the rest.
+    pub fn abort_capture(&mut self) {
+        self.capture = None;
+    }
+
+    /// The slots a snapshot in progress has not written out yet.
+    pub fn capture_left(&self) -> Option<usize> {
+        self.capture.as_ref().map(|c| c.left)
+    }
+
+    /// Before `slot`'s table changes: a snapshot that still needs it gets
+    /// it as it is.
+    #[inline]
+    fn before_change(&mut self, slot: usize) {
+        if let Some(c) = self.capture.as_mut() {
+            if c.take(slot) {
+                if let Some(Some(t)) = self.slots.get(slot) {
+                    c.sink.save_slot(slot, t);
+                }
+            }
         }
     }
 
@@ -225,10 +350,12 @@ impl Db {
     }
 
     fn table_mut(&mut self, slot: usize) -> Option<&mut SlotTable> {
+        self.before_change(slot);
         self.slots.get_mut(slot).and_then(|t| t.as_deref_mut())
     }
 
     fn table_or_create(&mut self, slot: usize) -> &mut SlotTable {
+        self.before_change(slot);
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, || None);
         }
@@ -435,6 +562,7 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
+        self.finish_capture();
         self.slots.clear();
         self.keys = 0;
         self.volatile = 0;
@@ -453,6 +581,7 @@ impl Db {
 
     /// Takes a slot's table out (to hand it to another core).
     pub fn take_slot(&mut self, slot: usize) -> Option<Box<SlotTable>> {
+        self.before_change(slot);
         let t = self.slots.get_mut(slot)?.take()?;
         self.keys -= t.keys.len();
         self.volatile -= t.expires.len();

@@ -38,6 +38,8 @@ pub struct CoreReport {
     pub latency: Vec<(usize, super::latency::Hist)>,
     /// The core's append-only file.
     pub aof: crate::server::aof::CoreFigures,
+    /// Changes made on this core since start (save points).
+    pub dirty: u64,
 }
 
 pub fn report(core: &Rc<Core>) -> CoreReport {
@@ -62,6 +64,7 @@ pub fn report(core: &Rc<Core>) -> CoreReport {
             .map(|d| (d.len(), d.volatile_len()))
             .collect(),
         hits: shard.stats.keyspace_hits,
+        dirty: shard.dirty,
         misses: shard.stats.keyspace_misses,
         expired: shard.dbs.iter().map(|d| d.stats.expired_keys).sum(),
         expired_time_cap: shard
@@ -243,10 +246,11 @@ pub fn render(core: &Rc<Core>, sections: &[&str], reports: &[CoreReport]) -> Str
             "persistence" => {
                 let _ = write!(
                     o,
-                    "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n",
+                    "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
                     node.aof.loading() as u8,
-                    node.start_unix_ms / 1000
                 );
+                let dirty: u64 = reports.iter().map(|r| r.dirty).sum();
+                crate::server::snapshot::info_lines(node, dirty, &mut o);
                 let figs: Vec<_> = reports.iter().map(|r| r.aof).collect();
                 crate::server::aof::info_lines(node, &figs, &mut o);
             }

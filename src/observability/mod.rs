@@ -8,6 +8,7 @@ pub mod slowlog;
 
 use crate::config::Config;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -146,12 +147,27 @@ pub fn install_signal_handlers() {
                         "SIGTERM"
                     };
                     tracing::warn!("Received {} scheduling shutdown...", name);
+                    SHUTDOWN_ASKED.store(true, Ordering::SeqCst);
+                    // Core 0 saves first when save points are configured
+                    // (server::snapshot::cron); bounded, and at once when
+                    // nothing is there to do it (still loading).
+                    for _ in 0..6000 {
+                        if !SHUTDOWN_HANDLED.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
                     shutdown_now();
                 }
             })
             .ok();
     }
 }
+
+/// Set by SIGTERM/SIGINT: the node is asked to stop.
+pub static SHUTDOWN_ASKED: AtomicBool = AtomicBool::new(false);
+/// Set while a core watches `SHUTDOWN_ASKED` to save before exiting.
+pub static SHUTDOWN_HANDLED: AtomicBool = AtomicBool::new(false);
 
 /// Logs Redis's farewell and exits. Nothing is buffered in memory that a
 /// clean stop would have to write (persistence comes with its own issue).

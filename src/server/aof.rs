@@ -72,6 +72,10 @@ const DELAYED_FSYNC: Duration = Duration::from_secs(2);
 
 const GATE_LOADING: u8 = 1;
 const GATE_FAILING: u8 = 2;
+const GATE_BGSAVE: u8 = 4;
+
+/// Redis's reply to writes after a failed RDB save (stop-writes-on-bgsave-error).
+pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 pub const LOADING_ERR: &str = "LOADING Redis is loading the dataset in memory";
 
@@ -162,6 +166,15 @@ impl AofShared {
         }
     }
 
+    /// After a save: writes are refused (`MISCONF_RDB`) while `on`.
+    pub fn set_bgsave_failing(&self, on: bool) {
+        if on {
+            self.gate.fetch_or(GATE_BGSAVE, Ordering::SeqCst);
+        } else {
+            self.gate.fetch_and(!GATE_BGSAVE, Ordering::SeqCst);
+        }
+    }
+
     fn misconf(&self) -> Reply {
         let e = self
             .last_error
@@ -186,11 +199,14 @@ pub fn refuse(
     if gate == 0 {
         return None;
     }
-    if gate & GATE_FAILING != 0
+    if gate & (GATE_FAILING | GATE_BGSAVE) != 0
         && (spec.has(flags::WRITE)
             || spec.name == "ping"
             || (spec.name == "exec" && queued_write()))
     {
+        if gate & GATE_BGSAVE != 0 {
+            return Some(Reply::err(MISCONF_RDB));
+        }
         return Some(node.aof.misconf());
     }
     if gate & GATE_LOADING != 0 && !spec.has(flags::LOADING) {
@@ -744,6 +760,7 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
     let node = core.node.clone();
     let on = node.config.read().map(|c| c.appendonly()).unwrap_or(false);
     if !on {
+        crate::server::snapshot::load_at_start(core).await?;
         node.aof.set_loading(false);
         return Ok(());
     }

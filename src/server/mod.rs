@@ -6,6 +6,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod pubsub;
 pub mod services;
+pub mod snapshot;
 pub mod transaction;
 
 use crate::runtime::{self, Core, TcpListener};
@@ -297,6 +298,8 @@ pub fn core_main(ready: Arc<Barrier>) -> runtime::CoreMain {
                         tracing::error!("{}", e);
                         std::process::exit(1);
                     }
+                    let c2 = c.clone();
+                    runtime::spawn(async move { snapshot::cron(&c2).await });
                     aof::cron(&c).await;
                 });
             }

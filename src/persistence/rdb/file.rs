@@ -180,20 +180,13 @@ impl<W: Write> RdbWriter<W> {
 
     /// One key with its expiry and access metadata.
     pub fn entry_with(&mut self, key: &[u8], v: &Value, meta: &KeyMeta) -> io::Result<()> {
-        if let Some(at) = meta.expire_ms {
-            self.out.put(&[opcode::EXPIRETIME_MS])?;
-            self.out.put(&at.to_le_bytes())?;
-        }
-        if let Some(idle) = meta.idle {
-            self.out.put(&[opcode::IDLE])?;
-            save_len(&mut self.out, idle)?;
-        }
-        if let Some(f) = meta.freq {
-            self.out.put(&[opcode::FREQ, f])?;
-        }
-        self.out.put(&[value_type(v)])?;
-        save_string(&mut self.out, key, self.opts.compress)?;
-        save_body(&mut self.out, v, self.opts.compress)
+        save_entry(&mut self.out, key, v, meta, self.opts.compress)
+    }
+
+    /// Bytes encoded elsewhere with [`encode_select_db`] and
+    /// [`encode_entry`] (a snapshot's chunks), counted in the checksum.
+    pub fn raw(&mut self, b: &[u8]) -> io::Result<()> {
+        self.out.put(b)
     }
 
     /// Bytes written so far.
@@ -214,6 +207,52 @@ impl<W: Write> RdbWriter<W> {
         self.out.w.flush()?;
         Ok(self.out.w)
     }
+}
+
+fn save_entry<S: Sink>(
+    out: &mut S,
+    key: &[u8],
+    v: &Value,
+    meta: &KeyMeta,
+    compress: bool,
+) -> io::Result<()> {
+    if let Some(at) = meta.expire_ms {
+        out.put(&[opcode::EXPIRETIME_MS])?;
+        out.put(&at.to_le_bytes())?;
+    }
+    if let Some(idle) = meta.idle {
+        out.put(&[opcode::IDLE])?;
+        save_len(out, idle)?;
+    }
+    if let Some(f) = meta.freq {
+        out.put(&[opcode::FREQ, f])?;
+    }
+    out.put(&[value_type(v)])?;
+    save_string(out, key, compress)?;
+    save_body(out, v, compress)
+}
+
+/// SELECTDB `db` (without the optional RESIZEDB hint), appended to `out`:
+/// a snapshot chunk starts with one, and a file may switch databases any
+/// number of times.
+pub fn encode_select_db(out: &mut Vec<u8>, db: u64) {
+    out.push(opcode::SELECTDB);
+    let _ = save_len(out, db);
+}
+
+/// One key as [`RdbWriter::entry`] writes it, appended to `out`.
+pub fn encode_entry(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    v: &Value,
+    expire_ms: Option<i64>,
+    compress: bool,
+) {
+    let meta = KeyMeta {
+        expire_ms,
+        ..KeyMeta::default()
+    };
+    let _ = save_entry(out, key, v, &meta, compress);
 }
 
 /// One key read from a file.

@@ -43,7 +43,10 @@ mod tests;
 
 pub use decode::{decode_value, restore_payload, restore_payload_with};
 pub use encode::{dump_payload, encode_value, encoded_len, value_type};
-pub use file::{Aux, Entry, Item, KeyMeta, RdbReader, RdbWriter, ReplAux, WriterOptions};
+pub use file::{
+    encode_entry, encode_select_db, Aux, Entry, Item, KeyMeta, RdbReader, RdbWriter, ReplAux,
+    WriterOptions,
+};
 
 use crc::{Crc, Table, CRC_64_REDIS};
 use std::fmt;

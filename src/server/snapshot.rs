@@ -1,0 +1,654 @@
+//! Fork-less snapshots (SAVE, BGSAVE, save points, SHUTDOWN) and loading
+//! dump.rdb at start-up.
+//!
+//! # Taking a snapshot
+//!
+//! While every core is held at once (`Core::lock_and`), each core starts a
+//! capture on each of its databases (`keyspace::Capture`): the slots that
+//! hold keys at that moment are pending. Then each core walks its pending
+//! slots one by one in a task, encoding each slot's keys as RDB entries
+//! into its output buffer and yielding between slots, so it keeps serving.
+//! A command that is about to change a pending slot first encodes that slot
+//! as it is (the keyspace calls the sink before handing out the table), so
+//! what is saved is the dataset of the start point, with no copy made up
+//! front: the extra memory is the encoded bytes waiting to be written.
+//!
+//! Each core ships its buffer in chunks (each starting with SELECTDB, at a
+//! key boundary) to the core running the save, which writes the header and
+//! aux fields, the chunks as they come, EOF and the CRC64 to
+//! `temp-<pid>.rdb` through io_uring, fsyncs it and renames it to
+//! `dbfilename`. The chunk channel is bounded, so a slow disk slows the
+//! walks instead of filling memory.
+//!
+//! # Loading
+//!
+//! At start-up with `appendonly no`, core 0 reads `dir/dbfilename` entry by
+//! entry and sends each key, in batches, to the core that owns its slot now
+//! (the thread count may differ from the run that wrote it). Keys already
+//! expired are skipped, as a Redis primary does. Clients get `-LOADING`
+//! meanwhile. A damaged file stops start-up with the file's name and the
+//! offset; the file is left as it is.
+
+use crate::keyspace::{SlotSink, SlotTable, Ttl};
+use crate::node::Node;
+use crate::persistence::rdb::{self, Aux, Item, RdbReader, RdbWriter, WriterOptions};
+use crate::runtime::file::LogFile;
+use crate::runtime::{self, now_ms, Core};
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes a core gathers before shipping a chunk.
+const CHUNK: usize = 256 << 10;
+/// Chunks in flight per core towards the writing core.
+const IN_FLIGHT: usize = 4;
+/// Keys per batch sent to a core while loading.
+const LOAD_BATCH: usize = 1024;
+
+pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+
+/// Node-wide snapshot state (in `Node`).
+pub struct SnapShared {
+    /// A snapshot runs (one at a time: captures live in the dbs).
+    running: AtomicBool,
+    /// BGSAVE SCHEDULE asked while something else ran.
+    pub scheduled: AtomicBool,
+    /// Unix seconds of the last successful save (LASTSAVE).
+    pub last_save: AtomicU64,
+    /// Sum of the cores' dirty counters at the last successful save.
+    pub dirty_at_save: AtomicU64,
+    pub last_ok: AtomicBool,
+    /// Unix ms of the last failed attempt (save points retry after 5 s).
+    pub last_try_ms: AtomicU64,
+    pub last_secs: AtomicI64,
+    /// When the running snapshot started (ms), 0 when none runs.
+    pub started_ms: AtomicU64,
+    pub saves: AtomicU64,
+    pub keys_total: AtomicU64,
+    pub load_loaded: AtomicU64,
+    pub load_expired: AtomicU64,
+}
+
+impl Default for SnapShared {
+    fn default() -> Self {
+        SnapShared {
+            running: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
+            last_save: AtomicU64::new(now_ms() / 1000),
+            dirty_at_save: AtomicU64::new(0),
+            last_ok: AtomicBool::new(true),
+            last_try_ms: AtomicU64::new(0),
+            last_secs: AtomicI64::new(-1),
+            started_ms: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+            keys_total: AtomicU64::new(0),
+            load_loaded: AtomicU64::new(0),
+            load_expired: AtomicU64::new(0),
+        }
+    }
+}
+
+impl SnapShared {
+    pub fn in_progress(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// Whether writes are refused: `stop-writes-on-bgsave-error yes`, the
+    /// last save failed and save points are configured.
+    pub fn refuses_writes(&self, node: &Node) -> bool {
+        !self.last_ok.load(Ordering::Relaxed)
+            && node
+                .config
+                .read()
+                .is_ok_and(|c| c.stop_writes_on_bgsave_error() && !c.save_params().is_empty())
+    }
+}
+
+/// The claim on the node's one snapshot at a time.
+struct Running(Arc<Node>);
+
+impl Running {
+    fn claim(node: &Arc<Node>) -> Option<Running> {
+        if node.snapshot.running.swap(true, Ordering::SeqCst) {
+            None
+        } else {
+            Some(Running(node.clone()))
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.snapshot.running.store(false, Ordering::SeqCst);
+        self.0.snapshot.started_ms.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A core's encoded snapshot bytes waiting to be shipped.
+#[derive(Default)]
+struct Out {
+    buf: Vec<u8>,
+    /// The db the buffer's last entries belong to (None at a chunk start).
+    db: Option<usize>,
+    keys: u64,
+    compress: bool,
+}
+
+/// What a db's capture hands slots to: encodes them into the core's `Out`.
+struct DbSink {
+    db: usize,
+    out: Rc<RefCell<Out>>,
+}
+
+impl SlotSink for DbSink {
+    fn save_slot(&mut self, _slot: usize, table: &SlotTable) {
+        let mut o = self.out.borrow_mut();
+        if table.keys.is_empty() {
+            return;
+        }
+        if o.db != Some(self.db) {
+            rdb::encode_select_db(&mut o.buf, self.db as u64);
+            o.db = Some(self.db);
+        }
+        let compress = o.compress;
+        for (k, e) in table.keys.iter() {
+            let exp = table.expires.get(k.as_bytes()).map(|&at| at as i64);
+            rdb::encode_entry(&mut o.buf, k.as_bytes(), &e.val, exp, compress);
+        }
+        o.keys += table.keys.len() as u64;
+    }
+}
+
+impl Out {
+    /// The bytes gathered so far; the next entry starts a new chunk.
+    fn take(&mut self) -> Vec<u8> {
+        self.db = None;
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// What a core's walk sends to the writing core.
+enum Msg {
+    Chunk(Vec<u8>),
+    /// The core is done, with how many keys it wrote.
+    Done(u64),
+}
+
+/// Starts captures on every db of `core` (called while every core is
+/// held) and spawns the walk that sends the chunks to `tx`.
+fn start_core(core: &Rc<Core>, compress: bool, tx: mpsc::Sender<Msg>) {
+    let out = Rc::new(RefCell::new(Out {
+        compress,
+        ..Out::default()
+    }));
+    {
+        let mut shard = core.shard.borrow_mut();
+        for (i, db) in shard.dbs.iter_mut().enumerate() {
+            db.start_capture(Box::new(DbSink {
+                db: i,
+                out: out.clone(),
+            }));
+        }
+    }
+    runtime::spawn(walk(core.clone(), out, tx));
+}
+
+/// The walk of one core: every pending slot of every db, then the rest of
+/// the buffer, then `Done`.
+async fn walk(core: Rc<Core>, out: Rc<RefCell<Out>>, mut tx: mpsc::Sender<Msg>) {
+    let delay_us = core
+        .node
+        .config
+        .read()
+        .map_or(0, |c| c.rdb_key_save_delay().max(0) as u64);
+    let ndbs = core.shard.borrow().dbs.len();
+    for db in 0..ndbs {
+        let mut from = 0;
+        loop {
+            let before = out.borrow().keys;
+            let step = core.shard.borrow_mut().dbs[db].capture_step(from);
+            let Some(slot) = step else { break };
+            from = slot + 1;
+            let full = out.borrow().buf.len() >= CHUNK;
+            if full {
+                let chunk = out.borrow_mut().take();
+                if tx.send(Msg::Chunk(chunk)).await.is_err() {
+                    abort(&core);
+                    return;
+                }
+            }
+            let written = out.borrow().keys - before;
+            if delay_us > 0 && written > 0 {
+                runtime::sleep(Duration::from_micros(delay_us * written)).await;
+            } else {
+                runtime::yield_now().await;
+            }
+        }
+    }
+    let (chunk, keys) = {
+        let mut o = out.borrow_mut();
+        (o.take(), o.keys)
+    };
+    if !chunk.is_empty() && tx.send(Msg::Chunk(chunk)).await.is_err() {
+        abort(&core);
+        return;
+    }
+    let _ = tx.send(Msg::Done(keys)).await;
+}
+
+/// Ends this core's captures without writing the rest (the save failed).
+fn abort(core: &Core) {
+    for db in core.shard.borrow_mut().dbs.iter_mut() {
+        db.abort_capture();
+    }
+}
+
+/// A `Write` the RDB writer fills and the save drains into the file.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `dir` (absolute) and `dbfilename`.
+pub fn rdb_path(node: &Node) -> PathBuf {
+    let name = node
+        .config
+        .read()
+        .map_or_else(|_| "dump.rdb".to_string(), |c| c.dbfilename().to_string());
+    std::env::current_dir().unwrap_or_default().join(name)
+}
+
+fn used_memory() -> u64 {
+    crate::observability::memory::used_memory()
+}
+
+/// Saves the node's dataset to `dir/dbfilename` (SAVE, BGSAVE, save
+/// points, SHUTDOWN): see the module doc. Runs on `core`; `Err` carries
+/// the reason, also logged.
+pub async fn save(core: &Rc<Core>) -> Result<(), String> {
+    let node = core.node.clone();
+    let claim = Running::claim(&node).ok_or_else(|| SAVE_IN_PROGRESS[4..].to_string())?;
+    let started = Instant::now();
+    node.snapshot.started_ms.store(now_ms(), Ordering::Relaxed);
+    let dirty_before = total_dirty(core).await;
+    let result = save_to(core, &rdb_path(&node)).await;
+    let s = &node.snapshot;
+    s.last_secs
+        .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+    s.last_try_ms.store(now_ms(), Ordering::Relaxed);
+    match &result {
+        Ok(keys) => {
+            s.last_ok.store(true, Ordering::Relaxed);
+            node.aof.set_bgsave_failing(false);
+            s.last_save.store(now_ms() / 1000, Ordering::Relaxed);
+            s.dirty_at_save.store(dirty_before, Ordering::Relaxed);
+            s.saves.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                "DB saved on disk ({} keys, {:.3} s)",
+                keys,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Err(e) => {
+            s.last_ok.store(false, Ordering::Relaxed);
+            node.aof.set_bgsave_failing(s.refuses_writes(&node));
+            tracing::warn!("Error saving DB on disk: {}", e);
+        }
+    }
+    drop(claim);
+    result.map(|_| ())
+}
+
+/// The sum of every core's dirty counter (changes since start).
+pub async fn total_dirty(core: &Rc<Core>) -> u64 {
+    core.run_on_all(|c| c.shard.borrow().dirty)
+        .await
+        .into_iter()
+        .sum()
+}
+
+async fn save_to(core: &Rc<Core>, path: &Path) -> Result<u64, String> {
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let file = LogFile::create(&tmp).await.map_err(|e| {
+        format!(
+            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+            tmp.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            dir.display(),
+            crate::server::aof::strerror(&e)
+        )
+    })?;
+    let r = write_file(core, &file).await;
+    let r = match r {
+        Ok(keys) => match file.fdatasync().await {
+            Ok(()) => Ok(keys),
+            Err(e) => Err(format!("fsync: {}", crate::server::aof::strerror(&e))),
+        },
+        Err(e) => Err(e),
+    };
+    let _ = file.close().await;
+    let r = r.and_then(|keys| {
+        std::fs::rename(&tmp, path)
+            .map_err(|e| format!("Error moving temp DB file on the final destination: {e}"))?;
+        let _ = crate::persistence::manifest::fsync_dir(&dir);
+        Ok(keys)
+    });
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Starts every core's capture at one point and writes the file as the
+/// chunks come; the number of keys written.
+async fn write_file(core: &Rc<Core>, file: &LogFile) -> Result<u64, String> {
+    let (compress, checksum) = core
+        .node
+        .config
+        .read()
+        .map_or((true, true), |c| (c.rdbcompression(), c.rdbchecksum()));
+    let buf = Shared::default();
+    let mut w = RdbWriter::new(
+        buf.clone(),
+        &Aux::now(used_memory()),
+        WriterOptions { compress, checksum },
+    )
+    .map_err(|e| e.to_string())?;
+    let (tx, mut rx) = mpsc::channel::<Msg>(IN_FLIGHT * core.ncores);
+    let all: Vec<usize> = (0..core.ncores).collect();
+    let started = core
+        .lock_and(
+            &all,
+            move |c: &Rc<Core>| start_core(c, compress, tx.clone()),
+            |v| (Vec::new(), v.len()),
+        )
+        .await;
+    let mut pos = 0u64;
+    let mut keys = 0u64;
+    let mut done = 0;
+    let mut failure: Option<String> = None;
+    if started != core.ncores {
+        failure = Some("a shard went away".into());
+    }
+    while done < started {
+        let Some(msg) = rx.next().await else { break };
+        match msg {
+            Msg::Chunk(c) => {
+                if failure.is_some() {
+                    continue;
+                }
+                let _ = w.raw(&c);
+                let data = std::mem::take(&mut *buf.0.borrow_mut());
+                if let Err((_, e)) = file.write_all_at(&data, pos).await {
+                    failure = Some(format!(
+                        "Write error saving DB on disk: {}",
+                        crate::server::aof::strerror(&e)
+                    ));
+                    // Dropping the receiver stops the walks.
+                    break;
+                }
+                pos += data.len() as u64;
+            }
+            Msg::Done(n) => {
+                keys += n;
+                done += 1;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    w.finish().map_err(|e| e.to_string())?;
+    let data = std::mem::take(&mut *buf.0.borrow_mut());
+    file.write_all_at(&data, pos).await.map_err(|(_, e)| {
+        format!(
+            "Write error saving DB on disk: {}",
+            crate::server::aof::strerror(&e)
+        )
+    })?;
+    Ok(keys)
+}
+
+/// BGSAVE: the save runs in the background on `core`.
+pub fn start_bgsave(core: &Rc<Core>) -> Result<(), &'static str> {
+    if core.node.snapshot.in_progress() {
+        return Err(SAVE_IN_PROGRESS);
+    }
+    let c = core.clone();
+    runtime::spawn(async move {
+        let _ = save(&c).await;
+    });
+    Ok(())
+}
+
+/// Core 0's snapshot cron, every 100 ms until shutdown: save points
+/// (`save <seconds> <changes>`, as Redis's serverCron: a failed save is
+/// retried only after 5 s) and a scheduled BGSAVE.
+pub async fn cron(core: &Rc<Core>) {
+    let node = core.node.clone();
+    crate::observability::SHUTDOWN_HANDLED.store(true, Ordering::SeqCst);
+    while !node.shutting_down.load(Ordering::Relaxed) {
+        runtime::sleep(Duration::from_millis(100)).await;
+        if crate::observability::SHUTDOWN_ASKED.load(Ordering::SeqCst) {
+            // SIGTERM / SIGINT: as Redis, save first when save points are
+            // configured; exit either way.
+            let _ = prepare_shutdown(core, None).await;
+            crate::observability::shutdown_now();
+        }
+        let s = &node.snapshot;
+        if s.in_progress() {
+            continue;
+        }
+        if s.scheduled.swap(false, Ordering::SeqCst) {
+            let _ = start_bgsave(core);
+            continue;
+        }
+        let params = node
+            .config
+            .read()
+            .map(|c| c.save_params().to_vec())
+            .unwrap_or_default();
+        if params.is_empty() {
+            continue;
+        }
+        let dirty = total_dirty(core)
+            .await
+            .saturating_sub(s.dirty_at_save.load(Ordering::Relaxed));
+        let now_s = now_ms() / 1000;
+        let since = now_s.saturating_sub(s.last_save.load(Ordering::Relaxed));
+        let retry_ok = s.last_ok.load(Ordering::Relaxed)
+            || now_ms().saturating_sub(s.last_try_ms.load(Ordering::Relaxed)) > 5000;
+        let due = params
+            .iter()
+            .find(|p| dirty >= p.changes.max(0) as u64 && since >= p.seconds.max(0) as u64);
+        if let (Some(p), true) = (due, retry_ok) {
+            tracing::info!("{} changes in {} seconds. Saving...", p.changes, p.seconds);
+            let _ = start_bgsave(core);
+        }
+    }
+}
+
+/// Before exiting (SHUTDOWN, SIGTERM): saves when asked (`Some(true)`:
+/// SHUTDOWN SAVE) or, unless told not to (NOSAVE), when save points are
+/// configured. A running snapshot is waited for first.
+pub async fn prepare_shutdown(core: &Rc<Core>, save_asked: Option<bool>) -> Result<(), String> {
+    let node = core.node.clone();
+    let wanted = save_asked.unwrap_or_else(|| {
+        node.config
+            .read()
+            .is_ok_and(|c| !c.save_params().is_empty())
+    });
+    if !wanted {
+        return Ok(());
+    }
+    for _ in 0..6000 {
+        if !node.snapshot.in_progress() {
+            break;
+        }
+        runtime::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    save(core).await
+}
+
+/// The rdb_ lines of INFO persistence, as Redis 7.0.15 prints them;
+/// `dirty` is the sum of the cores' change counters.
+pub fn info_lines(node: &Node, dirty: u64, out: &mut String) {
+    use std::fmt::Write;
+    let s = &node.snapshot;
+    let started = s.started_ms.load(Ordering::Relaxed);
+    let _ = write!(
+        out,
+        "rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
+        dirty.saturating_sub(s.dirty_at_save.load(Ordering::Relaxed)),
+        s.in_progress() as u8,
+        s.last_save.load(Ordering::Relaxed),
+        if s.last_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+        s.last_secs.load(Ordering::Relaxed),
+        if started == 0 {
+            -1
+        } else {
+            (now_ms().saturating_sub(started) / 1000) as i64
+        },
+        s.saves.load(Ordering::Relaxed),
+        s.load_expired.load(Ordering::Relaxed),
+        s.load_loaded.load(Ordering::Relaxed),
+    );
+}
+
+// ---- loading ----------------------------------------------------------------
+
+/// One key on its way to the core that owns it.
+struct Loaded {
+    db: usize,
+    key: Vec<u8>,
+    value: crate::keyspace::Value,
+    expire: Option<u64>,
+}
+
+/// At start-up with `appendonly no` (core 0, clients get -LOADING):
+/// loads `dir/dbfilename` when it exists. An error is fatal.
+pub async fn load_at_start(core: &Rc<Core>) -> Result<(), String> {
+    let path = rdb_path(&core.node);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Can't open the RDB file {}: {e}", path.display())),
+    };
+    let total = file.metadata().map_or(0, |m| m.len());
+    let started = Instant::now();
+    let name = path.display().to_string();
+    let limits = core.node.enc_limits();
+    let mut rd =
+        RdbReader::with_limits(file, limits).map_err(|e| format!("Bad RDB file {name}: {e}"))?;
+    let databases = core.shard.borrow().dbs.len();
+    let cluster = core.node.cluster_enabled();
+    let mut batches: Vec<Vec<Loaded>> = (0..core.ncores).map(|_| Vec::new()).collect();
+    let (mut loaded, mut expired, mut entries) = (0u64, 0u64, 0u64);
+    let mut last_log = Instant::now();
+    let now = now_ms();
+    loop {
+        let item = rd
+            .next_item()
+            .map_err(|e| format!("Bad RDB file {name}: {e} (the file is left as it is)"))?;
+        let Some(item) = item else { break };
+        let Item::Entry(e) = item else { continue };
+        entries += 1;
+        let db = e.db as usize;
+        if db >= databases || (cluster && db != 0) {
+            return Err(format!(
+                "Bad RDB file {name}: key in database {db}, {} (offset {})",
+                if cluster {
+                    "but cluster mode has only database 0"
+                } else {
+                    "beyond the configured databases"
+                },
+                rd.offset()
+            ));
+        }
+        let expire = e.meta.expire_ms.map(|at| at.max(0) as u64);
+        if expire.is_some_and(|at| at <= now) {
+            expired += 1;
+            continue;
+        }
+        let slot = crate::cluster::slot::key_hash_slot(&e.key);
+        let owner = core.with_topology(|t| t.core_of(slot));
+        batches[owner].push(Loaded {
+            db,
+            key: e.key,
+            value: e.value,
+            expire,
+        });
+        loaded += 1;
+        if batches[owner].len() >= LOAD_BATCH {
+            let b = std::mem::take(&mut batches[owner]);
+            send_batch(core, owner, b).await;
+        }
+        if entries % 4096 == 0 {
+            runtime::yield_now().await;
+            if last_log.elapsed() >= Duration::from_secs(2) {
+                last_log = Instant::now();
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                tracing::info!(
+                    "Loading RDB {}: {:.1}% ({} keys, {:.0} keys/s)",
+                    name,
+                    rd.offset() as f64 * 100.0 / total.max(1) as f64,
+                    loaded,
+                    loaded as f64 / secs
+                );
+            }
+        }
+    }
+    for (owner, b) in batches.into_iter().enumerate() {
+        if !b.is_empty() {
+            send_batch(core, owner, b).await;
+        }
+    }
+    // Loading is not a change to save.
+    let dirty = total_dirty(core).await;
+    let s = &core.node.snapshot;
+    s.dirty_at_save.store(dirty, Ordering::Relaxed);
+    s.load_loaded.store(loaded, Ordering::Relaxed);
+    s.load_expired.store(expired, Ordering::Relaxed);
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded,
+        expired
+    );
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn send_batch(core: &Rc<Core>, owner: usize, batch: Vec<Loaded>) {
+    let insert = move |c: &Rc<Core>| {
+        let now = now_ms();
+        let mut shard = c.shard.borrow_mut();
+        for l in batch {
+            let ttl = l.expire.map_or(Ttl::Clear, Ttl::At);
+            shard.dbs[l.db].set(&l.key, l.value, ttl, now);
+        }
+    };
+    if owner == core.id {
+        insert(core);
+    } else {
+        core.run_on(owner, insert).await;
+    }
+}
