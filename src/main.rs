@@ -151,10 +151,9 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         snapshot: Default::default(),
         config: RwLock::new(cfg),
     });
-    if node.config.read().is_ok_and(|c| c.appendonly()) {
-        // Clients get -LOADING until the AOF is loaded (server::aof::startup).
-        node.aof.set_loading(true);
-    }
+    // Clients get -LOADING until the AOF or dump.rdb is loaded
+    // (server::aof::startup).
+    node.aof.set_loading(true);
     runtime::clock::calibrate(std::time::Duration::from_millis(10));
     if node
         .config

@@ -369,6 +369,7 @@ fn bgsave(c: &mut Client, mut a: Args) -> Fut<'_> {
         let node = &c.core.node;
         if node.snapshot.in_progress() {
             if schedule {
+                node.snapshot.scheduled.store(true, Ordering::SeqCst);
                 return Ok(Reply::Simple("Background saving scheduled".into()));
             }
             return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
