@@ -820,8 +820,8 @@ fn config_set_appendonly_turns_the_aof_on_and_off() {
     let base: u64 = persistence(&mut c, "aof_base_size").parse().unwrap();
     assert!(base > 0);
     let dir = aof_dir(&s);
-    assert!(dir.join("appendonly.aof.0.1.base.aof").exists());
-    assert!(dir.join("appendonly.aof.1.1.base.aof").exists());
+    assert!(dir.join("appendonly.aof.0.1.base.rdb").exists());
+    assert!(dir.join("appendonly.aof.1.1.base.rdb").exists());
     let _: () = query(&mut c, &["SET", "after", "on"]);
     let want = digest(&mut c);
     let _: () = query(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
@@ -841,7 +841,7 @@ fn config_set_appendonly_turns_the_aof_on_and_off() {
     let _: () = query(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
     let m = std::fs::read_to_string(aof_dir(&s).join("appendonly.aof.manifest")).unwrap();
     assert!(!m.contains("seq 1 "), "{m}");
-    assert!(!dir_has(&aof_dir(&s), "appendonly.aof.0.1.base.aof"));
+    assert!(!dir_has(&aof_dir(&s), "appendonly.aof.0.1.base.rdb"));
     let want = digest(&mut c);
     drop(c);
     let s = restart(s, &["--threads", "3"]);
@@ -1004,8 +1004,8 @@ fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
     let m = manifest_text(&s);
     assert_eq!(
         m,
-        "file appendonly.aof.0.4.base.aof seq 4 type b core 0\n\
-         file appendonly.aof.1.4.base.aof seq 4 type b core 1\n\
+        "file appendonly.aof.0.4.base.rdb seq 4 type b core 0\n\
+         file appendonly.aof.1.4.base.rdb seq 4 type b core 1\n\
          file appendonly.aof.0.4.incr.aof seq 4 type i core 0\n\
          file appendonly.aof.1.4.incr.aof seq 4 type i core 1\n"
     );
@@ -1017,13 +1017,23 @@ fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
     assert_eq!(
         names,
         [
-            "appendonly.aof.0.4.base.aof",
+            "appendonly.aof.0.4.base.rdb",
             "appendonly.aof.0.4.incr.aof",
-            "appendonly.aof.1.4.base.aof",
+            "appendonly.aof.1.4.base.rdb",
             "appendonly.aof.1.4.incr.aof",
             "appendonly.aof.manifest"
         ]
     );
+    let base = std::fs::read(aof_dir(&s).join("appendonly.aof.1.4.base.rdb")).unwrap();
+    assert!(base.starts_with(b"REDIS0010"), "an RDB base");
+    if let Some(check) = common::which("redis-check-rdb") {
+        let ran = common::run_bounded(
+            Command::new(check).arg(aof_dir(&s).join("appendonly.aof.1.4.base.rdb")),
+            b"",
+            Duration::from_secs(60),
+        );
+        assert!(ran.stdout.contains("RDB looks OK"), "{}", ran.stdout);
+    }
     let mut s = s;
     for threads in ["1", "3"] {
         s = restart(s, &["--threads", threads]);
@@ -1090,6 +1100,9 @@ fn the_aof_is_rewritten_automatically_when_it_doubles() {
         "64kb",
         "--auto-aof-rewrite-percentage",
         "100",
+        // Bases as commands here (the other rewrite tests write RDB bases).
+        "--aof-use-rdb-preamble",
+        "no",
     ]);
     let mut c = s.conn();
     for i in 0..3000 {

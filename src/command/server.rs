@@ -374,7 +374,7 @@ fn bgsave(c: &mut Client, mut a: Args) -> Fut<'_> {
             }
             return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
         }
-        snapshot::start_bgsave(&c.core).map_err(Reply::err)?;
+        snapshot::start_bgsave(&c.core).await.map_err(Reply::err)?;
         Ok(Reply::Simple("Background saving started".into()))
     })
 }

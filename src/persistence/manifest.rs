@@ -114,6 +114,12 @@ pub fn base_name(base: &str, core: usize, seq: u64) -> String {
     format!("{base}.{core}.{seq}.base.aof")
 }
 
+/// `<appendfilename>.<core>.<seq>.base.rdb`: a base in RDB format
+/// (`aof-use-rdb-preamble yes`).
+pub fn base_rdb_name(base: &str, core: usize, seq: u64) -> String {
+    format!("{base}.{core}.{seq}.base.rdb")
+}
+
 /// `<appendfilename>.manifest`
 pub fn manifest_name(base: &str) -> String {
     format!("{base}.manifest")

@@ -1289,6 +1289,17 @@ async fn open_reader(dir: &Path, f: &FileEntry, may_truncate: bool) -> Result<Re
     })
 }
 
+/// Whether a base file is in RDB format (`aof-use-rdb-preamble yes`): it
+/// starts with "REDIS", as Redis tells them apart.
+fn is_rdb(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"REDIS"
+}
+
 /// Loads every file of `m` in load order.
 async fn load(core: &Rc<Core>, dir: &Path, m: &Manifest) -> Result<(), String> {
     let node = core.node.clone();
@@ -1315,6 +1326,13 @@ async fn load(core: &Rc<Core>, dir: &Path, m: &Manifest) -> Result<(), String> {
     let last = gens.len().saturating_sub(1);
     for (gi, g) in gens.iter().enumerate() {
         for b in &g.bases {
+            let path = dir.join(&b.name);
+            if is_rdb(&path) {
+                loader.settle().await;
+                crate::server::snapshot::load_file(core, &path).await?;
+                loader.progress(file_size(dir, &b.name));
+                continue;
+            }
             let mut rd = open_reader(dir, b, false).await?;
             while loader.segment(&mut rd).await? {}
             loader.settle().await;
@@ -1593,24 +1611,42 @@ async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> 
         m.write_atomic(&dir, &mname)
             .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
     }
-    let policy = node
+    let (policy, preamble) = node
         .config
         .read()
-        .map(|c| c.appendfsync())
-        .unwrap_or(AppendFsync::Everysec);
-    let all: Vec<usize> = (0..core.ncores).collect();
+        .map(|c| (c.appendfsync(), c.aof_use_rdb_preamble()))
+        .unwrap_or((AppendFsync::Everysec, true));
     let (d2, f2) = (dir.clone(), filename.clone());
+    let at_start = move |c: &Rc<Core>| {
+        let name = manifest::incr_name(&f2, c.id, seq);
+        let path = d2.join(&name);
+        match purpose {
+            Purpose::TurnOn => start_writer_at(c, path, name, policy),
+            Purpose::Rewrite if c.aof.borrow().running => switch_file(c, path, name),
+            Purpose::Rewrite => {}
+        }
+    };
+    let mut fresh = fresh;
+    if preamble {
+        // The bases as RDB files (`<appendfilename>.<core>.<seq>.base.rdb`),
+        // written by the fork-less snapshot while the cores serve.
+        for f in fresh.files.iter_mut().filter(|f| f.kind == Kind::Base) {
+            f.name = manifest::base_rdb_name(&filename, f.core as usize, seq);
+        }
+        let paths: Vec<PathBuf> = (0..core.ncores)
+            .map(|c| dir.join(manifest::base_rdb_name(&filename, c, seq)))
+            .collect();
+        let r = crate::server::snapshot::save_core_files(core, paths, at_start).await;
+        return finish_rewrite(core, purpose, enabled, &dir, &mname, &old, fresh, seq, r).await;
+    }
+    // aof-use-rdb-preamble no: the bases as commands, taken while every
+    // core is held.
+    let all: Vec<usize> = (0..core.ncores).collect();
     let bases: Vec<Vec<u8>> = core
         .lock_and(
             &all,
             move |c: &Rc<Core>| {
-                let name = manifest::incr_name(&f2, c.id, seq);
-                let path = d2.join(&name);
-                match purpose {
-                    Purpose::TurnOn => start_writer_at(c, path, name, policy),
-                    Purpose::Rewrite if c.aof.borrow().running => switch_file(c, path, name),
-                    Purpose::Rewrite => {}
-                }
+                at_start(c);
                 dump(&c.shard.borrow(), now_ms())
             },
             |gathered| (Vec::new(), gathered),
@@ -1641,6 +1677,28 @@ async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> 
             result = r;
         }
     }
+    finish_rewrite(
+        core, purpose, enabled, &dir, &mname, &old, fresh, seq, result,
+    )
+    .await
+}
+
+/// The end of a rewrite whose bases are written (`result`): the manifest
+/// of the new generation and the old files' removal, or on failure the
+/// partial bases' removal (and, turning on, the writers stopped).
+#[allow(clippy::too_many_arguments)]
+async fn finish_rewrite(
+    core: &Rc<Core>,
+    purpose: Purpose,
+    enabled: bool,
+    dir: &Path,
+    mname: &str,
+    old: &Manifest,
+    fresh: Manifest,
+    seq: u64,
+    result: Result<(), String>,
+) -> Result<(), String> {
+    let node = core.node.clone();
     let result = result.and_then(|()| {
         let m = if purpose == Purpose::Rewrite && !enabled {
             // No writers: the bases alone.
@@ -1655,7 +1713,7 @@ async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> 
         } else {
             fresh.clone()
         };
-        m.write_atomic(&dir, &mname)
+        m.write_atomic(dir, mname)
             .map_err(|e| format!("Can't write the AOF manifest: {e}"))
             .map(|()| m)
     });
@@ -1684,8 +1742,8 @@ async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> 
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
     }
-    let _ = manifest::fsync_dir(&dir);
-    account_sizes(&node, &dir, &m, seq);
+    let _ = manifest::fsync_dir(dir);
+    account_sizes(&node, dir, &m, seq);
     Ok(())
 }
 

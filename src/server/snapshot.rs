@@ -279,12 +279,21 @@ fn used_memory() -> u64 {
 /// points, SHUTDOWN): see the module doc. Runs on `core`; `Err` carries
 /// the reason, also logged.
 pub async fn save(core: &Rc<Core>) -> Result<(), String> {
+    save_started(core, None).await
+}
+
+/// [`save`] telling `started` once the snapshot's start point is taken
+/// (BGSAVE answers then: later writes are not in the file).
+async fn save_started(
+    core: &Rc<Core>,
+    started_tx: Option<futures::channel::oneshot::Sender<()>>,
+) -> Result<(), String> {
     let node = core.node.clone();
     let claim = Running::claim(&node).ok_or_else(|| SAVE_IN_PROGRESS[4..].to_string())?;
     let started = Instant::now();
     node.snapshot.started_ms.store(now_ms(), Ordering::Relaxed);
     let dirty_before = total_dirty(core).await;
-    let result = save_to(core, &rdb_path(&node)).await;
+    let result = save_to(core, &rdb_path(&node), started_tx).await;
     let s = &node.snapshot;
     s.last_secs
         .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
@@ -320,7 +329,35 @@ pub async fn total_dirty(core: &Rc<Core>) -> u64 {
         .sum()
 }
 
-async fn save_to(core: &Rc<Core>, path: &Path) -> Result<u64, String> {
+/// Starts every core's capture at one point (then tells `started`),
+/// writes the file as the chunks come, fsyncs and renames it; the number of
+/// keys written.
+async fn save_to(
+    core: &Rc<Core>,
+    path: &Path,
+    started: Option<futures::channel::oneshot::Sender<()>>,
+) -> Result<u64, String> {
+    let (compress, checksum) = core
+        .node
+        .config
+        .read()
+        .map_or((true, true), |c| (c.rdbcompression(), c.rdbchecksum()));
+    let (tx, mut rx) = mpsc::channel::<Msg>(IN_FLIGHT * core.ncores);
+    let all: Vec<usize> = (0..core.ncores).collect();
+    let walks = core
+        .lock_and(
+            &all,
+            move |c: &Rc<Core>| start_core(c, compress, tx.clone()),
+            |v| (Vec::new(), v.len()),
+        )
+        .await;
+    if let Some(s) = started {
+        let _ = s.send(());
+    }
+    if walks != core.ncores {
+        return Err("a shard went away".into());
+    }
+    // On an error below `rx` is dropped, which ends the walks.
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let file = LogFile::create(&tmp).await.map_err(|e| {
@@ -333,7 +370,16 @@ async fn save_to(core: &Rc<Core>, path: &Path) -> Result<u64, String> {
             crate::server::aof::strerror(&e)
         )
     })?;
-    let r = write_file(core, &file).await;
+    let buf = Shared::default();
+    let r = match RdbWriter::new(
+        buf.clone(),
+        &Aux::now(used_memory()),
+        WriterOptions { compress, checksum },
+    ) {
+        Ok(w) => drain(&file, w, &buf, &mut rx, walks).await,
+        Err(e) => Err(e.to_string()),
+    };
+    drop(rx);
     let r = match r {
         Ok(keys) => match file.fdatasync().await {
             Ok(()) => Ok(keys),
@@ -354,54 +400,36 @@ async fn save_to(core: &Rc<Core>, path: &Path) -> Result<u64, String> {
     r
 }
 
-/// Starts every core's capture at one point and writes the file as the
-/// chunks come; the number of keys written.
-async fn write_file(core: &Rc<Core>, file: &LogFile) -> Result<u64, String> {
-    let (compress, checksum) = core
-        .node
-        .config
-        .read()
-        .map_or((true, true), |c| (c.rdbcompression(), c.rdbchecksum()));
-    let buf = Shared::default();
-    let mut w = RdbWriter::new(
-        buf.clone(),
-        &Aux::now(used_memory()),
-        WriterOptions { compress, checksum },
-    )
-    .map_err(|e| e.to_string())?;
-    let (tx, mut rx) = mpsc::channel::<Msg>(IN_FLIGHT * core.ncores);
-    let all: Vec<usize> = (0..core.ncores).collect();
-    let started = core
-        .lock_and(
-            &all,
-            move |c: &Rc<Core>| start_core(c, compress, tx.clone()),
-            |v| (Vec::new(), v.len()),
+/// Writes the chunks of `walks` walks to `file` after what `w` wrote so
+/// far, then EOF and the checksum; the number of keys.
+async fn drain(
+    file: &LogFile,
+    mut w: RdbWriter<Shared>,
+    buf: &Shared,
+    rx: &mut mpsc::Receiver<Msg>,
+    walks: usize,
+) -> Result<u64, String> {
+    let write_err = |e: std::io::Error| {
+        format!(
+            "Write error saving DB on disk: {}",
+            crate::server::aof::strerror(&e)
         )
-        .await;
+    };
     let mut pos = 0u64;
     let mut keys = 0u64;
     let mut done = 0;
-    let mut failure: Option<String> = None;
-    if started != core.ncores {
-        failure = Some("a shard went away".into());
-    }
-    while done < started {
-        let Some(msg) = rx.next().await else { break };
+    while done < walks {
+        let Some(msg) = rx.next().await else {
+            return Err("a shard went away".into());
+        };
         match msg {
             Msg::Chunk(c) => {
-                if failure.is_some() {
-                    continue;
-                }
                 let _ = w.raw(&c);
                 let data = std::mem::take(&mut *buf.0.borrow_mut());
-                if let Err((_, e)) = file.write_all_at(&data, pos).await {
-                    failure = Some(format!(
-                        "Write error saving DB on disk: {}",
-                        crate::server::aof::strerror(&e)
-                    ));
-                    // Dropping the receiver stops the walks.
-                    break;
-                }
+                // On an error the receiver is dropped, which stops the walks.
+                file.write_all_at(&data, pos)
+                    .await
+                    .map_err(|(_, e)| write_err(e))?;
                 pos += data.len() as u64;
             }
             Msg::Done(n) => {
@@ -410,29 +438,114 @@ async fn write_file(core: &Rc<Core>, file: &LogFile) -> Result<u64, String> {
             }
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
     w.finish().map_err(|e| e.to_string())?;
     let data = std::mem::take(&mut *buf.0.borrow_mut());
-    file.write_all_at(&data, pos).await.map_err(|(_, e)| {
-        format!(
-            "Write error saving DB on disk: {}",
-            crate::server::aof::strerror(&e)
-        )
-    })?;
+    file.write_all_at(&data, pos)
+        .await
+        .map_err(|(_, e)| write_err(e))?;
     Ok(keys)
 }
 
+/// One RDB file per core, each holding that core's keys (the AOF
+/// rewrite's bases, `aof-base` 1), taken at one start point where
+/// `at_start` also runs on every core (the AOF moves to its next
+/// increments there). Waits for a running snapshot to end first.
+pub async fn save_core_files<F>(
+    core: &Rc<Core>,
+    paths: Vec<PathBuf>,
+    at_start: F,
+) -> Result<(), String>
+where
+    F: Fn(&Rc<Core>) + Send + Sync + Clone + 'static,
+{
+    let node = core.node.clone();
+    let claim = loop {
+        if let Some(c) = Running::claim(&node) {
+            break c;
+        }
+        runtime::sleep(Duration::from_millis(10)).await;
+    };
+    node.snapshot.started_ms.store(now_ms(), Ordering::Relaxed);
+    let (compress, checksum) = node
+        .config
+        .read()
+        .map_or((true, true), |c| (c.rdbcompression(), c.rdbchecksum()));
+    let all: Vec<usize> = (0..core.ncores).collect();
+    let waits = core
+        .lock_and(
+            &all,
+            move |c: &Rc<Core>| {
+                at_start(c);
+                let (tx, rx) = mpsc::channel::<Msg>(IN_FLIGHT);
+                start_core(c, compress, tx);
+                let (otx, orx) = futures::channel::oneshot::channel();
+                let path = paths.get(c.id).cloned().unwrap_or_default();
+                runtime::spawn(async move {
+                    let r = write_core_file(&path, rx, compress, checksum).await;
+                    let _ = otx.send(r);
+                });
+                orx
+            },
+            |v| (Vec::new(), v),
+        )
+        .await;
+    let mut result = if waits.len() == core.ncores {
+        Ok(())
+    } else {
+        Err("a shard went away".to_string())
+    };
+    for w in waits {
+        let r = w.await.unwrap_or_else(|_| Err("a shard went away".into()));
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    drop(claim);
+    result
+}
+
+async fn write_core_file(
+    path: &Path,
+    mut rx: mpsc::Receiver<Msg>,
+    compress: bool,
+    checksum: bool,
+) -> Result<(), String> {
+    let file = LogFile::create(path).await.map_err(|e| {
+        format!(
+            "Can't create {}: {}",
+            path.display(),
+            crate::server::aof::strerror(&e)
+        )
+    })?;
+    let buf = Shared::default();
+    let mut aux = Aux::now(used_memory());
+    aux.aof_base = true;
+    let w = RdbWriter::new(buf.clone(), &aux, WriterOptions { compress, checksum })
+        .map_err(|e| e.to_string())?;
+    let r = drain(&file, w, &buf, &mut rx, 1).await;
+    let r = match r {
+        Ok(_) => file
+            .fdatasync()
+            .await
+            .map_err(|e| format!("fsync {}: {}", path.display(), e)),
+        Err(e) => Err(e),
+    };
+    let _ = file.close().await;
+    r
+}
+
 /// BGSAVE: the save runs in the background on `core`.
-pub fn start_bgsave(core: &Rc<Core>) -> Result<(), &'static str> {
+pub async fn start_bgsave(core: &Rc<Core>) -> Result<(), &'static str> {
     if core.node.snapshot.in_progress() {
         return Err(SAVE_IN_PROGRESS);
     }
     let c = core.clone();
+    let (tx, rx) = futures::channel::oneshot::channel();
     runtime::spawn(async move {
-        let _ = save(&c).await;
+        let _ = save_started(&c, Some(tx)).await;
     });
+    // Answered once the start point is taken, as Redis answers after fork.
+    let _ = rx.await;
     Ok(())
 }
 
@@ -455,7 +568,7 @@ pub async fn cron(core: &Rc<Core>) {
             continue;
         }
         if s.scheduled.swap(false, Ordering::SeqCst) {
-            let _ = start_bgsave(core);
+            let _ = start_bgsave(core).await;
             continue;
         }
         let params = node
@@ -478,7 +591,7 @@ pub async fn cron(core: &Rc<Core>) {
             .find(|p| dirty >= p.changes.max(0) as u64 && since >= p.seconds.max(0) as u64);
         if let (Some(p), true) = (due, retry_ok) {
             tracing::info!("{} changes in {} seconds. Saving...", p.changes, p.seconds);
-            let _ = start_bgsave(core);
+            let _ = start_bgsave(core).await;
         }
     }
 }
@@ -545,11 +658,29 @@ struct Loaded {
 /// loads `dir/dbfilename` when it exists. An error is fatal.
 pub async fn load_at_start(core: &Rc<Core>) -> Result<(), String> {
     let path = rdb_path(&core.node);
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("Can't open the RDB file {}: {e}", path.display())),
-    };
+    if !path.exists() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let (loaded, expired) = load_file(core, &path).await?;
+    // Loading is not a change to save.
+    let dirty = total_dirty(core).await;
+    let s = &core.node.snapshot;
+    s.dirty_at_save.store(dirty, Ordering::Relaxed);
+    s.load_loaded.store(loaded, Ordering::Relaxed);
+    s.load_expired.store(expired, Ordering::Relaxed);
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Loads the RDB file at `path` (dump.rdb, an AOF base), every key on the
+/// core that owns its slot; (keys loaded, keys skipped as expired).
+pub async fn load_file(core: &Rc<Core>, path: &Path) -> Result<(u64, u64), String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("Can't open the RDB file {}: {e}", path.display()))?;
     let total = file.metadata().map_or(0, |m| m.len());
     let started = Instant::now();
     let name = path.display().to_string();
@@ -619,22 +750,13 @@ pub async fn load_at_start(core: &Rc<Core>) -> Result<(), String> {
             send_batch(core, owner, b).await;
         }
     }
-    // Loading is not a change to save.
-    let dirty = total_dirty(core).await;
-    let s = &core.node.snapshot;
-    s.dirty_at_save.store(dirty, Ordering::Relaxed);
-    s.load_loaded.store(loaded, Ordering::Relaxed);
-    s.load_expired.store(expired, Ordering::Relaxed);
     tracing::info!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        "Done loading RDB {}, keys loaded: {}, keys expired: {}.",
+        name,
         loaded,
         expired
     );
-    tracing::info!(
-        "DB loaded from disk: {:.3} seconds",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok((loaded, expired))
 }
 
 async fn send_batch(core: &Rc<Core>, owner: usize, batch: Vec<Loaded>) {
