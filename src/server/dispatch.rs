@@ -724,6 +724,11 @@ impl Client {
     pub async fn process(&mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) {
         let ncores = self.core.ncores;
         let produced = self.core.produced();
+        // Whether a command of this batch may have changed data: only then
+        // do its replies wait for the AOF (a batch of reads must not wait
+        // on other clients' writes: with the disk failing, INFO and GET
+        // still answer, as in Redis).
+        let mut may_write = false;
         let mut r = Replies {
             out,
             slots: Vec::new(),
@@ -770,6 +775,9 @@ impl Client {
                 self.reject(res.id);
                 self.emit(&mut r, e);
                 continue;
+            }
+            if res.spec.has(flags::WRITE) || matches!(res.spec.name, "exec" | "debug") {
+                may_write = true;
             }
             if self.multi.is_some() {
                 if res.spec.has(flags::NO_MULTI) {
@@ -909,7 +917,9 @@ impl Client {
         self.flush(&mut r).await;
         super::pubsub::flush_events(&self.core);
         // The replies leave once what this batch propagated here is durable.
-        self.core.durable_since(produced).await;
+        if may_write {
+            self.core.durable_since(produced).await;
+        }
     }
 
     fn reject(&self, id: usize) {
