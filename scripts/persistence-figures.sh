@@ -101,7 +101,7 @@ start() {
     local kind="$1" dir="$2" port="$3" bin
     shift 3
     mkdir -p "$dir"
-    local -a args=(--port "$port" --bind 127.0.0.1 --dir "$dir" "$@")
+    local -a args=(--port "$port" --bind 127.0.0.1 --dir "$dir" --enable-debug-command yes "$@")
     if [ "$kind" = shardis ]; then
         bin="$SHARDIS"
         args+=(--threads 1)
@@ -174,7 +174,7 @@ fig_bgsave() {
     start "$kind" "$dir" "$port" --save '' --appendonly no
     pid=$SERVER_PID
     wait_pong "$port"
-    cli "$port" DEBUG POPULATE "$KEYS" key 16 >/dev/null
+    [ "$(cli "$port" DEBUG POPULATE "$KEYS" key 16)" = OK ] || { echo "DEBUG POPULATE failed" >&2; exit 1; }
     taskset -c "$CLIENT_CPUS" redis-benchmark -h 127.0.0.1 -p "$port" -t set -r "$KEYS" -d 16 \
         -c 4 -P 1 -n 100000000 -q >/dev/null 2>&1 &
     load_pid=$!
