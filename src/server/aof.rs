@@ -687,6 +687,18 @@ fn aof_location(node: &Node) -> Result<(PathBuf, String), String> {
     Ok((cwd.join(dirname), filename))
 }
 
+/// [`aof_location`], with the directory created when missing.
+fn aof_dir_created(node: &Node) -> Result<(PathBuf, String), String> {
+    let (dir, filename) = aof_location(node)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            dir.display()
+        )
+    })?;
+    Ok((dir, filename))
+}
+
 fn file_size(dir: &Path, name: &str) -> u64 {
     std::fs::metadata(dir.join(name)).map_or(0, |m| m.len())
 }
@@ -764,13 +776,7 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
         node.aof.set_loading(false);
         return Ok(());
     }
-    let (dir, filename) = aof_location(&node)?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        format!(
-            "Can't open or create append-only dir {}: {e}",
-            dir.display()
-        )
-    })?;
+    let (dir, filename) = aof_dir_created(&node)?;
     let mname = manifest::manifest_name(&filename);
     let found = Manifest::read(&dir, &mname)?;
     let started = Instant::now();
@@ -1584,13 +1590,7 @@ async fn rewrite(core: &Rc<Core>, purpose: Purpose, _claim: Switching) -> Result
 
 async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> {
     let node = core.node.clone();
-    let (dir, filename) = aof_location(&node)?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        format!(
-            "Can't open or create append-only dir {}: {e}",
-            dir.display()
-        )
-    })?;
+    let (dir, filename) = aof_dir_created(&node)?;
     let mname = manifest::manifest_name(&filename);
     let old = Manifest::read(&dir, &mname)?.unwrap_or_default();
     let seq = old.last_seq().unwrap_or(0) + 1;
