@@ -227,18 +227,22 @@ fig_load() {
     local kind="$1" dir="$WORK/load-$kind" port pid
     rm -rf "$dir"
     port="$(free_port)"
-    start "$kind" "$dir" "$port" --save '' --appendonly yes --appendfsync no
+    # No automatic rewrite: the AOF stays the commands as written.
+    start "$kind" "$dir" "$port" --save '' --appendonly yes --appendfsync no \
+        --auto-aof-rewrite-percentage 0
     pid=$SERVER_PID
     wait_pong "$port"
     gen_sets "$KEYS" | cli "$port" --pipe >/dev/null
-    cli "$port" SAVE >/dev/null
+    local r
+    r="$(cli "$port" SAVE)"
+    [ "$r" = OK ] || { echo "SAVE on $kind failed: $r" >&2; exit 1; }
     stop "$port" "$pid"
     local round ms
     for round in $(seq "$ROUNDS"); do
         ms="$(startup_ms "$kind" "$dir" --save '' --appendonly no)"
         echo "load $kind round $round: rdb ${ms} ms"
         record load-rdb-ms "$kind" "$round" "$ms" ms
-        ms="$(startup_ms "$kind" "$dir" --save '' --appendonly yes)"
+        ms="$(startup_ms "$kind" "$dir" --save '' --appendonly yes --auto-aof-rewrite-percentage 0)"
         echo "load $kind round $round: aof ${ms} ms"
         record load-aof-ms "$kind" "$round" "$ms" ms
     done

@@ -1128,3 +1128,91 @@ fn the_aof_is_rewritten_automatically_when_it_doubles() {
     let v: String = query(&mut c, &["GET", "same"]);
     assert_eq!(v, format!("{:0>64}", 2999));
 }
+
+/// Waits (bounded) until INFO persistence `field` reads `want`.
+fn wait_field(c: &mut redis::Connection, field: &str, want: &str) {
+    let mut got = String::new();
+    for _ in 0..750 {
+        got = persistence(c, field);
+        if got == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{field} is {got}, waited for {want}");
+}
+
+#[test]
+fn saves_and_rewrites_wait_for_or_schedule_each_other_as_in_redis() {
+    let s = start(&["--threads", "2"]);
+    let mut c = s.conn();
+    let _: () = query(&mut c, &["DEBUG", "POPULATE", "10000", "k", "8"]);
+    // 100 µs per key: each snapshot (a save or a rewrite's bases) ~1 s.
+    let _: () = query(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "100"]);
+    let saves: u64 = persistence(&mut c, "rdb_saves").parse().unwrap();
+    let rewrites: u64 = persistence(&mut c, "aof_rewrites").parse().unwrap();
+
+    // A rewrite runs: BGSAVE is refused with Redis's text, BGSAVE SCHEDULE
+    // is scheduled, SAVE waits for the rewrite and then saves.
+    let r: String = query(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(r, "Background append only file rewriting started");
+    assert_eq!(persistence(&mut c, "aof_rewrite_in_progress"), "1");
+    let e = common::err_text(redis::cmd("BGSAVE").query::<String>(&mut c));
+    assert!(
+        e.starts_with("ERR Another child process is active (AOF?)"),
+        "{e}"
+    );
+    let r: String = query(&mut c, &["BGSAVE", "SCHEDULE"]);
+    assert_eq!(r, "Background saving scheduled");
+    assert_eq!(persistence(&mut c, "rdb_bgsave_in_progress"), "0");
+    let _: () = query(&mut c, &["SET", "k:1", "changed"]);
+    let r: String = query(&mut c, &["SAVE"]);
+    assert_eq!(r, "OK");
+    assert_eq!(persistence(&mut c, "aof_rewrite_in_progress"), "0");
+    let n: u64 = persistence(&mut c, "aof_rewrites").parse().unwrap();
+    assert_eq!(n, rewrites + 1);
+    // The scheduled BGSAVE runs too.
+    wait_field(&mut c, "rdb_saves", &(saves + 2).to_string());
+    wait_field(&mut c, "rdb_bgsave_in_progress", "0");
+
+    // A BGSAVE runs: BGREWRITEAOF is scheduled (and runs after it), SAVE
+    // and BGSAVE SCHEDULE are refused.
+    let _: () = query(&mut c, &["SET", "k:2", "changed"]);
+    let r: String = query(&mut c, &["BGSAVE"]);
+    assert_eq!(r, "Background saving started");
+    let r: String = query(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(r, "Background append only file rewriting scheduled");
+    assert_eq!(persistence(&mut c, "aof_rewrite_scheduled"), "1");
+    assert_eq!(persistence(&mut c, "aof_rewrite_in_progress"), "0");
+    for cmd in [&["SAVE"][..], &["BGSAVE", "SCHEDULE"]] {
+        let e = common::err_text(redis::cmd(cmd[0]).arg(&cmd[1..]).query::<String>(&mut c));
+        assert_eq!(e, "ERR Background save already in progress", "{cmd:?}");
+    }
+    wait_field(&mut c, "aof_rewrites", &(rewrites + 2).to_string());
+    wait_field(&mut c, "aof_rewrite_scheduled", "0");
+    wait_field(&mut c, "aof_rewrite_in_progress", "0");
+    assert_eq!(persistence(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(persistence(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let want = digest(&mut c);
+    drop(c);
+
+    // Both files hold everything: the AOF, and dump.rdb from the last BGSAVE.
+    let s = restart(s, &["--threads", "2"]);
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want);
+    drop(c);
+    let dir = s.stop();
+    let s = Server::start_in(
+        dir,
+        &[
+            "--threads",
+            "1",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want);
+}

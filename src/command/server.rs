@@ -302,9 +302,13 @@ fn time(_c: &mut Client, _a: Args) -> Fut<'_> {
 /// `server::aof::rewrite`).
 fn bgrewriteaof(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move {
-        crate::server::aof::start_rewrite(&c.core).map_err(Reply::err)?;
+        use crate::server::aof::{start_rewrite, Rewrite};
         Ok(Reply::Simple(
-            "Background append only file rewriting started".into(),
+            match start_rewrite(&c.core).map_err(Reply::err)? {
+                Rewrite::Started => "Background append only file rewriting started",
+                Rewrite::Scheduled => "Background append only file rewriting scheduled",
+            }
+            .into(),
         ))
     })
 }
@@ -345,7 +349,9 @@ fn shutdown(c: &mut Client, mut a: Args) -> Fut<'_> {
 /// SAVE: the snapshot of `server::snapshot`, answered once on disk.
 fn save_cmd(c: &mut Client, _a: Args) -> Fut<'_> {
     Box::pin(async move {
-        if c.core.node.snapshot.in_progress() {
+        // As Redis: refused while a BGSAVE runs; after an AOF rewrite's
+        // snapshot (which Redis runs in a child beside it), it waits.
+        if c.core.node.snapshot.rdb_in_progress() {
             return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
         }
         snapshot::save(&c.core)
@@ -366,13 +372,13 @@ fn bgsave(c: &mut Client, mut a: Args) -> Fut<'_> {
                 return Err(Reply::err(errors::SYNTAX));
             }
         }
+        // As Redis: an RDB save running refuses even SCHEDULE; an AOF
+        // rewrite's snapshot running schedules one when asked.
         let node = &c.core.node;
-        if node.snapshot.in_progress() {
-            if schedule {
-                node.snapshot.scheduled.store(true, Ordering::SeqCst);
-                return Ok(Reply::Simple("Background saving scheduled".into()));
-            }
-            return Err(Reply::err(snapshot::SAVE_IN_PROGRESS));
+        let s = &node.snapshot;
+        if schedule && s.in_progress() && !s.rdb_in_progress() {
+            s.scheduled.store(true, Ordering::SeqCst);
+            return Ok(Reply::Simple("Background saving scheduled".into()));
         }
         snapshot::start_bgsave(&c.core).await.map_err(Reply::err)?;
         Ok(Reply::Simple("Background saving started".into()))

@@ -107,6 +107,9 @@ pub struct AofShared {
     rewrite_failures: AtomicU64,
     /// Serialises turning the AOF on and off.
     switching: AtomicBool,
+    /// BGREWRITEAOF asked while an RDB save ran (aof_rewrite_scheduled);
+    /// core 0's cron starts it once the save is over.
+    scheduled: AtomicBool,
 }
 
 impl Default for AofShared {
@@ -127,6 +130,7 @@ impl Default for AofShared {
             rewrite_started: AtomicU64::new(0),
             rewrite_failures: AtomicU64::new(0),
             switching: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
         }
     }
 }
@@ -1448,18 +1452,36 @@ enum Purpose {
 pub const REWRITE_IN_PROGRESS: &str =
     "ERR Background append only file rewriting already in progress";
 
+/// Whether BGREWRITEAOF started a rewrite or scheduled one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    Started,
+    /// An RDB save runs: the rewrite starts after it (as Redis schedules
+    /// it while another child runs).
+    Scheduled,
+}
+
 /// Starts a rewrite in the background (BGREWRITEAOF, the automatic
-/// rewrite); `Err` when one already runs. The outcome goes to the log and
-/// INFO persistence.
-pub fn start_rewrite(core: &Rc<Core>) -> Result<(), &'static str> {
-    let claim = Switching::claim(&core.node).ok_or(REWRITE_IN_PROGRESS)?;
+/// rewrite), or schedules it while an RDB save runs; `Err` when one
+/// already runs. The outcome goes to the log and INFO persistence.
+pub fn start_rewrite(core: &Rc<Core>) -> Result<Rewrite, &'static str> {
+    let node = &core.node;
+    if node.aof.switching.load(Ordering::SeqCst) {
+        return Err(REWRITE_IN_PROGRESS);
+    }
+    if node.snapshot.rdb_in_progress() {
+        node.aof.scheduled.store(true, Ordering::SeqCst);
+        return Ok(Rewrite::Scheduled);
+    }
+    let claim = Switching::claim(node).ok_or(REWRITE_IN_PROGRESS)?;
+    node.aof.scheduled.store(false, Ordering::SeqCst);
     let core = core.clone();
     runtime::spawn(async move {
         if let Err(e) = rewrite(&core, Purpose::Rewrite, claim).await {
             tracing::warn!("Background append only file rewriting failed: {}", e);
         }
     });
-    Ok(())
+    Ok(Rewrite::Started)
 }
 
 /// CONFIG SET appendonly yes: a rewrite whose start point also starts
@@ -1479,7 +1501,10 @@ pub async fn turn_on(core: &Rc<Core>) -> Result<(), String> {
 pub fn rewrite_due(core: &Rc<Core>, cores: &[CoreFigures]) -> bool {
     let node = &core.node;
     let a = &node.aof;
-    if !a.enabled.load(Ordering::Relaxed) || a.switching.load(Ordering::Relaxed) {
+    if !a.enabled.load(Ordering::Relaxed)
+        || a.switching.load(Ordering::Relaxed)
+        || node.snapshot.in_progress()
+    {
         return false;
     }
     let (perc, min) = node
@@ -1500,16 +1525,21 @@ pub fn rewrite_due(core: &Rc<Core>, cores: &[CoreFigures]) -> bool {
     size.saturating_sub(base) * 100 / base >= perc as u64
 }
 
-/// Core 0's AOF cron, every 100 ms until shutdown: starts the automatic
-/// rewrite when it is due.
+/// Core 0's AOF cron, every 100 ms until shutdown: starts a scheduled
+/// rewrite once no RDB save runs, and the automatic rewrite when it is due.
 pub async fn cron(core: &Rc<Core>) {
-    while !core.node.shutting_down.load(Ordering::Relaxed) {
+    let node = core.node.clone();
+    while !node.shutting_down.load(Ordering::Relaxed) {
         runtime::sleep(Duration::from_millis(100)).await;
-        if !core.node.aof.enabled.load(Ordering::Relaxed) {
+        if node.aof.scheduled.load(Ordering::SeqCst) && !node.snapshot.in_progress() {
+            let _ = start_rewrite(core);
+            continue;
+        }
+        if !node.aof.enabled.load(Ordering::Relaxed) {
             continue;
         }
         let cores = core.run_on_all(|c| figures(c)).await;
-        if rewrite_due(core, &cores) && start_rewrite(core).is_ok() {
+        if rewrite_due(core, &cores) && start_rewrite(core) == Ok(Rewrite::Started) {
             let perc = core
                 .node
                 .config
@@ -1802,9 +1832,10 @@ pub fn info_lines(node: &Node, cores: &[CoreFigures], out: &mut String) {
     let failures = a.rewrite_failures.load(Ordering::Relaxed);
     let _ = write!(
         out,
-        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         enabled as u8,
         a.switching.load(Ordering::Relaxed) as u8,
+        a.scheduled.load(Ordering::Relaxed) as u8,
         a.last_rewrite_secs.load(Ordering::Relaxed),
         match a.rewrite_started.load(Ordering::Relaxed) {
             0 => -1,

@@ -39,7 +39,7 @@ use futures::{SinkExt, StreamExt};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,11 +51,24 @@ const IN_FLIGHT: usize = 4;
 const LOAD_BATCH: usize = 1024;
 
 pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// BGSAVE (without SCHEDULE) while an AOF rewrite's snapshot runs: Redis's
+/// text for "another child is active".
+pub const OTHER_SNAPSHOT: &str = "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+
+/// What holds the node's one snapshot (`SnapShared::running`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SAVE, BGSAVE, save points, SHUTDOWN: dump.rdb.
+    Rdb = 1,
+    /// An AOF rewrite's per-core bases.
+    AofRewrite = 2,
+}
 
 /// Node-wide snapshot state (in `Node`).
 pub struct SnapShared {
-    /// A snapshot runs (one at a time: captures live in the dbs).
-    running: AtomicBool,
+    /// The `Kind` of the running snapshot, 0 when none runs (one at a
+    /// time: captures live in the dbs).
+    running: AtomicU8,
     /// BGSAVE SCHEDULE asked while something else ran.
     pub scheduled: AtomicBool,
     /// Unix seconds of the last successful save (LASTSAVE).
@@ -77,7 +90,7 @@ pub struct SnapShared {
 impl Default for SnapShared {
     fn default() -> Self {
         SnapShared {
-            running: AtomicBool::new(false),
+            running: AtomicU8::new(0),
             scheduled: AtomicBool::new(false),
             last_save: AtomicU64::new(now_ms() / 1000),
             dirty_at_save: AtomicU64::new(0),
@@ -94,8 +107,14 @@ impl Default for SnapShared {
 }
 
 impl SnapShared {
+    /// Any snapshot runs (an RDB save or an AOF rewrite's).
     pub fn in_progress(&self) -> bool {
-        self.running.load(Ordering::Relaxed)
+        self.running.load(Ordering::Relaxed) != 0
+    }
+
+    /// An RDB save runs (rdb_bgsave_in_progress).
+    pub fn rdb_in_progress(&self) -> bool {
+        self.running.load(Ordering::Relaxed) == Kind::Rdb as u8
     }
 
     /// Whether writes are refused: `stop-writes-on-bgsave-error yes`, the
@@ -113,19 +132,27 @@ impl SnapShared {
 struct Running(Arc<Node>);
 
 impl Running {
-    fn claim(node: &Arc<Node>) -> Option<Running> {
-        if node.snapshot.running.swap(true, Ordering::SeqCst) {
-            None
-        } else {
-            Some(Running(node.clone()))
+    /// Waits until no snapshot runs, then claims it for `kind`.
+    async fn claim(node: &Arc<Node>, kind: Kind) -> Running {
+        let s = &node.snapshot;
+        while s
+            .running
+            .compare_exchange(0, kind as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            runtime::sleep(Duration::from_millis(10)).await;
         }
+        if kind == Kind::Rdb {
+            s.started_ms.store(now_ms(), Ordering::Relaxed);
+        }
+        Running(node.clone())
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.snapshot.running.store(false, Ordering::SeqCst);
         self.0.snapshot.started_ms.store(0, Ordering::Relaxed);
+        self.0.snapshot.running.store(0, Ordering::SeqCst);
     }
 }
 
@@ -276,8 +303,8 @@ fn used_memory() -> u64 {
 }
 
 /// Saves the node's dataset to `dir/dbfilename` (SAVE, BGSAVE, save
-/// points, SHUTDOWN): see the module doc. Runs on `core`; `Err` carries
-/// the reason, also logged.
+/// points, SHUTDOWN): see the module doc. Runs on `core` once no other
+/// snapshot runs; `Err` carries the reason, also logged.
 pub async fn save(core: &Rc<Core>) -> Result<(), String> {
     save_started(core, None).await
 }
@@ -289,9 +316,8 @@ async fn save_started(
     started_tx: Option<futures::channel::oneshot::Sender<()>>,
 ) -> Result<(), String> {
     let node = core.node.clone();
-    let claim = Running::claim(&node).ok_or_else(|| SAVE_IN_PROGRESS[4..].to_string())?;
+    let claim = Running::claim(&node, Kind::Rdb).await;
     let started = Instant::now();
-    node.snapshot.started_ms.store(now_ms(), Ordering::Relaxed);
     let dirty_before = total_dirty(core).await;
     let result = save_to(core, &rdb_path(&node), started_tx).await;
     let s = &node.snapshot;
@@ -459,13 +485,7 @@ where
     F: Fn(&Rc<Core>) + Send + Sync + Clone + 'static,
 {
     let node = core.node.clone();
-    let claim = loop {
-        if let Some(c) = Running::claim(&node) {
-            break c;
-        }
-        runtime::sleep(Duration::from_millis(10)).await;
-    };
-    node.snapshot.started_ms.store(now_ms(), Ordering::Relaxed);
+    let claim = Running::claim(&node, Kind::AofRewrite).await;
     let (compress, checksum) = node
         .config
         .read()
@@ -536,8 +556,12 @@ async fn write_core_file(
 
 /// BGSAVE: the save runs in the background on `core`.
 pub async fn start_bgsave(core: &Rc<Core>) -> Result<(), &'static str> {
-    if core.node.snapshot.in_progress() {
+    let s = &core.node.snapshot;
+    if s.rdb_in_progress() {
         return Err(SAVE_IN_PROGRESS);
+    }
+    if s.in_progress() {
+        return Err(OTHER_SNAPSHOT);
     }
     let c = core.clone();
     let (tx, rx) = futures::channel::oneshot::channel();
@@ -609,12 +633,6 @@ pub async fn prepare_shutdown(core: &Rc<Core>, save_asked: Option<bool>) -> Resu
     if !wanted {
         return Ok(());
     }
-    for _ in 0..6000 {
-        if !node.snapshot.in_progress() {
-            break;
-        }
-        runtime::sleep(Duration::from_millis(10)).await;
-    }
     tracing::info!("Saving the final RDB snapshot before exiting.");
     save(core).await
 }
@@ -629,7 +647,7 @@ pub fn info_lines(node: &Node, dirty: u64, out: &mut String) {
         out,
         "rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
         dirty.saturating_sub(s.dirty_at_save.load(Ordering::Relaxed)),
-        s.in_progress() as u8,
+        s.rdb_in_progress() as u8,
         s.last_save.load(Ordering::Relaxed),
         if s.last_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
         s.last_secs.load(Ordering::Relaxed),
