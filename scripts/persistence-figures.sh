@@ -224,7 +224,8 @@ startup_ms() {
 }
 
 fig_load() {
-    local kind="$1" dir="$WORK/load-$kind" port pid
+    local kind="$1" dir port pid
+    dir="$WORK/load-$kind"
     rm -rf "$dir"
     port="$(free_port)"
     # No automatic rewrite: the AOF stays the commands as written.
