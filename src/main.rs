@@ -5,9 +5,8 @@ use shardis::node::Node;
 use shardis::runtime;
 use shardis::server::services;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::{Arc, Barrier, Mutex, RwLock};
-use std::time::Instant;
+
+use std::sync::{Arc, Barrier, Mutex};
 
 #[global_allocator]
 static GLOBAL: shardis::observability::memory::Counting<mimalloc::MiMalloc> =
@@ -120,36 +119,23 @@ fn start(cfg: Config, file: Option<&Path>) -> Result<(), String> {
         threads,
         placement.join(", ")
     );
+    let (tcp_port, cluster_enabled) = (cfg.port(), cfg.cluster_enabled());
     let node = Arc::new(Node {
-        threads,
         spin_before_park_us: std::env::var("SHARDIS_SPIN_US")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        tun: shardis::node::Tunables::from_config(&cfg),
-        tcp_port: cfg.port(),
+        tcp_port,
+        cluster_enabled,
         config_file: file.and_then(|f| std::fs::canonicalize(f).ok()),
         executable: std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
-        started: Instant::now(),
         start_unix_ms: runtime::now_ms(),
         run_id: shardis::cluster::NodeId::random().as_str().to_string(),
         cpus: cpus.clone(),
-        next_client_id: AtomicU64::new(1),
-        connected_clients: AtomicUsize::new(0),
-        total_connections: AtomicU64::new(0),
-        rejected_connections: AtomicU64::new(0),
-        monitors: Mutex::new(Vec::new()),
-        monitor_count: AtomicUsize::new(0),
         cluster: Mutex::new(cluster),
-        shutting_down: AtomicBool::new(false),
-        cluster_enabled: cfg.cluster_enabled(),
-        pubsub_counts: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
-        active_expire: AtomicBool::new(true),
-        aof: Default::default(),
-        snapshot: Default::default(),
-        config: RwLock::new(cfg),
+        ..Node::new(cfg, threads)
     });
     // Clients get -LOADING until the AOF or dump.rdb is loaded
     // (server::aof::startup).

@@ -48,6 +48,38 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node with `cfg` and `threads` cores, its counters at zero; what
+    /// only the process knows (ports, CPUs, run id, config file) is left
+    /// empty for the caller to set.
+    pub fn new(cfg: Config, threads: usize) -> Node {
+        Node {
+            threads,
+            spin_before_park_us: 0,
+            tun: Tunables::from_config(&cfg),
+            tcp_port: 0,
+            cluster_enabled: false,
+            config: RwLock::new(cfg),
+            config_file: None,
+            executable: String::new(),
+            started: Instant::now(),
+            start_unix_ms: 0,
+            run_id: String::new(),
+            cpus: Vec::new(),
+            next_client_id: AtomicU64::new(1),
+            connected_clients: AtomicUsize::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            monitors: Mutex::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            cluster: Mutex::new(None),
+            shutting_down: AtomicBool::new(false),
+            pubsub_counts: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+            active_expire: AtomicBool::new(true),
+            aof: Default::default(),
+            snapshot: Default::default(),
+        }
+    }
+
     pub fn uptime_secs(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
@@ -173,34 +205,8 @@ impl Tunables {
     }
 }
 
-/// A node for unit tests: default config, `threads` cores.
+/// A node for unit tests: default config, one core.
 #[cfg(test)]
 pub fn tests_node() -> Node {
-    let cfg = Config::default();
-    Node {
-        threads: 1,
-        spin_before_park_us: 0,
-        tun: Tunables::from_config(&cfg),
-        config: RwLock::new(cfg),
-        config_file: None,
-        executable: String::new(),
-        started: Instant::now(),
-        start_unix_ms: 0,
-        run_id: String::new(),
-        tcp_port: 0,
-        cpus: Vec::new(),
-        next_client_id: AtomicU64::new(1),
-        connected_clients: AtomicUsize::new(0),
-        total_connections: AtomicU64::new(0),
-        rejected_connections: AtomicU64::new(0),
-        monitors: Mutex::new(Vec::new()),
-        monitor_count: AtomicUsize::new(0),
-        cluster: Mutex::new(None),
-        shutting_down: AtomicBool::new(false),
-        cluster_enabled: false,
-        pubsub_counts: Box::new([AtomicUsize::new(0)]),
-        active_expire: AtomicBool::new(true),
-        aof: Default::default(),
-        snapshot: Default::default(),
-    }
+    Node::new(Config::default(), 1)
 }

@@ -604,12 +604,11 @@ fn hscan(ctx: &mut Ctx, a: &mut Args) -> CmdResult {
 pub(crate) mod testkit {
     use crate::command::{keyspace_events, Args, Ctx, Handler, TABLE};
     use crate::config::Config;
-    use crate::node::{Node, Tunables};
+    use crate::node::Node;
     use crate::protocol::Reply;
     use crate::runtime::Shard;
     use bytes::Bytes;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    use std::sync::{Mutex, RwLock};
+    use std::sync::atomic::Ordering;
 
     pub struct Kit {
         pub shard: Shard,
@@ -619,38 +618,11 @@ pub(crate) mod testkit {
     impl Kit {
         /// A one-core node with default settings and every keyspace event on.
         pub fn new() -> Kit {
-            let cfg = Config::default();
-            let tun = Tunables::from_config(&cfg);
-            tun.notify.store(
+            let node = Node::new(Config::default(), 1);
+            node.tun.notify.store(
                 keyspace_events::ALL | keyspace_events::KEYEVENT,
                 Ordering::Relaxed,
             );
-            let node = Node {
-                threads: 1,
-                spin_before_park_us: 0,
-                config: RwLock::new(cfg),
-                config_file: None,
-                executable: String::new(),
-                started: std::time::Instant::now(),
-                start_unix_ms: 0,
-                run_id: String::new(),
-                tcp_port: 0,
-                cpus: Vec::new(),
-                next_client_id: AtomicU64::new(1),
-                connected_clients: AtomicUsize::new(0),
-                total_connections: AtomicU64::new(0),
-                rejected_connections: AtomicU64::new(0),
-                monitors: Mutex::new(Vec::new()),
-                monitor_count: AtomicUsize::new(0),
-                cluster: Mutex::new(None),
-                shutting_down: AtomicBool::new(false),
-                tun,
-                cluster_enabled: false,
-                pubsub_counts: Box::new([]),
-                active_expire: AtomicBool::new(true),
-                aof: Default::default(),
-                snapshot: Default::default(),
-            };
             Kit {
                 shard: Shard::new(16),
                 node,

@@ -553,37 +553,26 @@ impl Core {
         T: Send + 'static,
         F: FnOnce(&Rc<Core>) -> T + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        self.post(
-            core,
-            None,
-            Box::new(move |c| {
-                let before = c.produced();
-                let v = f(c);
-                c.when_durable_since(before, move || {
-                    let _ = tx.send(v);
-                });
-            }),
-        );
-        async move { rx.await.ok() }
+        self.post_answered(core, None, move |c, tx| {
+            let before = c.produced();
+            let v = f(c);
+            c.when_durable_since(before, move || {
+                let _ = tx.send(v);
+            });
+        })
     }
 
     /// Resolves once everything `core` had propagated when this request
     /// reached it is durable (after work posted to it earlier, such as a
     /// multi-core command's write-back).
     pub fn durable_barrier(&self, core: usize) -> impl Future<Output = ()> {
-        let (tx, rx) = oneshot::channel::<()>();
-        self.post(
-            core,
-            None,
-            Box::new(move |c| {
-                c.when_durable_since(0, move || {
-                    let _ = tx.send(());
-                });
-            }),
-        );
+        let done = self.post_answered(core, None, |c, tx| {
+            c.when_durable_since(0, move || {
+                let _ = tx.send(());
+            });
+        });
         async move {
-            let _ = rx.await;
+            let _ = done.await;
         }
     }
 
@@ -635,17 +624,27 @@ impl Core {
         T: Send + 'static,
         F: FnOnce(&Rc<Core>) -> T + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        self.post(
-            core,
-            token,
-            Box::new(move |c| {
-                let _ = tx.send(f(c));
-            }),
-        );
-        async move { rx.await.ok() }
+        self.post_answered(core, token, move |c, tx| {
+            let _ = tx.send(f(c));
+        })
     }
 
+    /// Posts `f` to `core` with the sender of what the returned future
+    /// resolves to (`None` when the core dropped it unanswered).
+    fn post_answered<T, F>(
+        &self,
+        core: usize,
+        token: Option<u64>,
+        f: F,
+    ) -> impl Future<Output = Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Rc<Core>, oneshot::Sender<T>) + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.post(core, token, Box::new(move |c| f(c, tx)));
+        async move { rx.await.ok() }
+    }
     /// Runs `f` on every core (this one included) and collects the results in core order.
     pub async fn run_on_all<T, F>(&self, f: F) -> Vec<T>
     where

@@ -49,7 +49,6 @@ use crate::server::client::{Client, ClientInfo};
 use crate::server::dispatch::Request;
 use bytes::Bytes;
 use futures::channel::oneshot;
-use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -550,23 +549,28 @@ async fn open_writer(core: &Rc<Core>, path: PathBuf, name: String) -> Result<(),
             strerror(&e)
         )
     })?;
-    let policy = core
-        .node
-        .config
-        .read()
-        .map(|c| c.appendfsync())
-        .unwrap_or(AppendFsync::Everysec);
-    start_stream(core, policy);
-    {
-        let mut a = core.aof.borrow_mut();
-        a.running = true;
-        a.stop = false;
-        a.policy = Some(policy);
-        a.file = name;
-        a.size = size;
-    }
+    begin_writer(core, configured_policy(&core.node), name, size);
     runtime::spawn(writer(core.clone(), file, size));
     Ok(())
+}
+
+fn configured_policy(node: &Node) -> AppendFsync {
+    node.config
+        .read()
+        .map(|c| c.appendfsync())
+        .unwrap_or(AppendFsync::Everysec)
+}
+
+/// Starts `core`'s stream and marks its writer running on file `name`
+/// (`size` bytes); the caller spawns the writer.
+fn begin_writer(core: &Rc<Core>, policy: AppendFsync, name: String, size: u64) {
+    start_stream(core, policy);
+    let mut a = core.aof.borrow_mut();
+    a.running = true;
+    a.stop = false;
+    a.policy = Some(policy);
+    a.file = name;
+    a.size = size;
 }
 
 /// Starts `core`'s propagation stream with replies waiting as `policy` says.
@@ -628,12 +632,7 @@ pub async fn apply_config(core: &Rc<Core>) {
     core.run_on_all(|c| {
         let running = c.aof.borrow().running;
         if running {
-            let policy = c
-                .node
-                .config
-                .read()
-                .map(|cfg| cfg.appendfsync())
-                .unwrap_or(AppendFsync::Everysec);
+            let policy = configured_policy(&c.node);
             c.aof.borrow_mut().policy = Some(policy);
             start_stream(c, policy);
             wake_writer(c);
@@ -875,24 +874,8 @@ struct Loader {
 }
 
 fn fake_client(core: &Rc<Core>) -> Client {
-    let now = now_ms();
-    let info = Rc::new(ClientInfo {
-        id: 0,
-        addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        laddr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        fd: -1,
-        created_ms: now,
-        name: RefCell::new("aof-loader".into()),
-        last_interaction_ms: Cell::new(now),
-        db: Cell::new(0),
-        resp: Cell::new(2),
-        last_cmd: Cell::new(usize::MAX),
-        killed: Cell::new(false),
-        monitor: Cell::new(false),
-        readonly: Cell::new(false),
-        no_evict: Cell::new(false),
-        qbuf: Cell::new(0),
-    });
+    let nowhere = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let info = Rc::new(ClientInfo::new(0, nowhere, nowhere, -1, "aof-loader"));
     Client::new(core.clone(), info, true, true)
 }
 
@@ -1553,15 +1536,7 @@ pub async fn cron(core: &Rc<Core>) {
 /// Starts the writer of a core whose AOF was off, at a start point: its
 /// stream starts now (replies wait for it), the file opens in a task.
 fn start_writer_at(core: &Rc<Core>, path: PathBuf, name: String, policy: AppendFsync) {
-    start_stream(core, policy);
-    {
-        let mut a = core.aof.borrow_mut();
-        a.running = true;
-        a.stop = false;
-        a.policy = Some(policy);
-        a.file = name.clone();
-        a.size = 0;
-    }
+    begin_writer(core, policy, name, 0);
     let core = core.clone();
     runtime::spawn(async move {
         loop {

@@ -31,6 +31,28 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// A client as it is when it connects (db 0, RESP2, no flags).
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: RawFd, name: &str) -> ClientInfo {
+        let now = crate::runtime::now_ms();
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            created_ms: now,
+            name: RefCell::new(name.to_string()),
+            last_interaction_ms: Cell::new(now),
+            db: Cell::new(0),
+            resp: Cell::new(2),
+            last_cmd: Cell::new(usize::MAX),
+            killed: Cell::new(false),
+            monitor: Cell::new(false),
+            readonly: Cell::new(false),
+            no_evict: Cell::new(false),
+            qbuf: Cell::new(0),
+        }
+    }
+
     /// Closes the connection from outside: its read returns end-of-file.
     pub fn kill(&self) {
         self.killed.set(true);

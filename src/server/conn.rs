@@ -6,7 +6,6 @@ use crate::runtime::{now_ms, Core, TcpStream};
 use crate::server::client::{Client, ClientInfo};
 use bytes::BytesMut;
 use futures::{AsyncReadExt, AsyncWriteExt};
-use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -76,24 +75,13 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream, peer: SocketAddr, local: S
     if timeout > 0 {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(timeout)));
     }
-    let now = now_ms();
-    let info = Rc::new(ClientInfo {
-        id: node.next_client_id(),
-        addr: peer,
-        laddr: local,
-        fd: stream.as_raw_fd(),
-        created_ms: now,
-        name: RefCell::new(String::new()),
-        last_interaction_ms: Cell::new(now),
-        db: Cell::new(0),
-        resp: Cell::new(2),
-        last_cmd: Cell::new(usize::MAX),
-        killed: Cell::new(false),
-        monitor: Cell::new(false),
-        readonly: Cell::new(false),
-        no_evict: Cell::new(false),
-        qbuf: Cell::new(0),
-    });
+    let info = Rc::new(ClientInfo::new(
+        node.next_client_id(),
+        peer,
+        local,
+        stream.as_raw_fd(),
+        "",
+    ));
     core.clients
         .borrow_mut()
         .clients
