@@ -53,29 +53,8 @@ for bin in redis-server redis-cli redis-benchmark ss; do
 done
 [ -x "$SHARDIS" ] || (cd "$ROOT" && cargo build --release -q)
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A free port whose bus port (+10000) is free too.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        # Below the ephemeral range (32768+), bus port included.
-        p=$(( (RANDOM % 11000) + 11000 ))
-        if ! ss -Hltn "sport = :$p or sport = :$((p + 10000))" | grep -q .; then
-            echo "$p"; return
-        fi
-    done
-    echo "no free port" >&2; exit 1
-}
-
-now_ms() { date +%s%3N; }
+# shellcheck source=scripts/lib/figures.sh
+. "$ROOT/scripts/lib/figures.sh"
 
 # start_nodes KIND N -> sets PORTS (array); KIND is shardis or redis.
 start_nodes() {

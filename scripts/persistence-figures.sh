@@ -74,23 +74,8 @@ for bin in redis-server redis-cli redis-benchmark taskset; do
 done
 [ -x "$SHARDIS" ] || (cd "$ROOT" && cargo build --release -q)
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-now_ms() { date +%s%3N; }
+# shellcheck source=scripts/lib/figures.sh
+. "$ROOT/scripts/lib/figures.sh"
 record() { echo "$1,$2,$3,$4,$5" >>"$CSV"; }
 cli() { redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 info_field() { cli "$1" INFO persistence | tr -d '\r' | awk -F: -v f="$2" '$1==f{print $2}'; }
@@ -141,8 +126,6 @@ pss() {
     echo "$total"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
 
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 

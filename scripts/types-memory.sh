@@ -38,37 +38,20 @@ REDIS_SERVER="${REDIS_SERVER:-$(command -v redis-server || true)}"
 [[ -n $REDIS_SERVER ]] || { echo "types-memory: redis-server not found" >&2; exit 1; }
 command -v redis-cli >/dev/null || { echo "types-memory: redis-cli not found" >&2; exit 1; }
 
-free_port() {
-    local p
-    for p in $(shuf -i 20000-60000 -n 50); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/lib/figures.sh
+. "$ROOT/scripts/lib/figures.sh"
 
 # start_pair: fresh servers on new ports (sets sp, rp), so RSS starts low.
 start_pair() {
     sp="$(free_port)"
     rp="$(free_port)"
     while [[ $rp == "$sp" ]]; do rp="$(free_port)"; done
-    rm -rf "$tmp/s" "$tmp/r"
-    mkdir -p "$tmp/s" "$tmp/r"
-    (cd "$tmp/s" && exec taskset -c "$cpus" "$SHARDIS_BIN" --port "$sp" --bind 127.0.0.1 --save '' --appendonly no --threads "$threads" >"$tmp/s.log" 2>&1) &
-    pids+=($!)
-    (cd "$tmp/r" && exec taskset -c "$cpus" "$REDIS_SERVER" --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/r.log" 2>&1) &
-    pids+=($!)
+    rm -rf "$WORK/s" "$WORK/r"
+    mkdir -p "$WORK/s" "$WORK/r"
+    (cd "$WORK/s" && exec taskset -c "$cpus" "$SHARDIS_BIN" --port "$sp" --bind 127.0.0.1 --save '' --appendonly no --threads "$threads" >"$WORK/s.log" 2>&1) &
+    PIDS+=($!)
+    (cd "$WORK/r" && exec taskset -c "$cpus" "$REDIS_SERVER" --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/r.log" 2>&1) &
+    PIDS+=($!)
     local p
     for p in "$sp" "$rp"; do
         for _ in $(seq 100); do
@@ -77,7 +60,7 @@ start_pair() {
         done
         redis-cli -p "$p" ping >/dev/null 2>&1 || {
             echo "types-memory: server on port $p did not start:" >&2
-            cat "$tmp/s.log" "$tmp/r.log" >&2
+            cat "$WORK/s.log" "$WORK/r.log" >&2
             exit 1
         }
     done
@@ -87,7 +70,7 @@ stop_pair() {
     redis-cli -p "$sp" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
     wait 2>/dev/null || true
-    pids=()
+    PIDS=()
 }
 
 pid_of() { redis-cli -p "$1" info server | tr -d '\r' | awk -F: '$1=="process_id"{print $2}'; }
