@@ -732,6 +732,18 @@ fn flushall(c: &mut Client, mut a: Args) -> futures::future::LocalBoxFuture<'_, 
         })
         .await;
         aof::durable_everywhere(&c.core).await;
+        // As Redis: with save points set, the emptied dataset is saved at
+        // once (after a running save), so a restart does not bring the keys
+        // back; a failed save is logged and does not fail FLUSHALL.
+        let saving = c
+            .core
+            .node
+            .config
+            .read()
+            .is_ok_and(|cfg| !cfg.save_params().is_empty());
+        if saving {
+            let _ = crate::server::snapshot::save_after_flush(&c.core).await;
+        }
         Ok(Reply::OK)
     })
 }

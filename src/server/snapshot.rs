@@ -306,7 +306,13 @@ fn used_memory() -> u64 {
 /// points, SHUTDOWN): see the module doc. Runs on `core` once no other
 /// snapshot runs; `Err` carries the reason, also logged.
 pub async fn save(core: &Rc<Core>) -> Result<(), String> {
-    save_started(core, None).await
+    save_started(core, None, true).await
+}
+
+/// FLUSHALL's save of the emptied dataset (with save points set): as
+/// Redis, not counted in rdb_saves.
+pub async fn save_after_flush(core: &Rc<Core>) -> Result<(), String> {
+    save_started(core, None, false).await
 }
 
 /// [`save`] telling `started` once the snapshot's start point is taken
@@ -314,6 +320,7 @@ pub async fn save(core: &Rc<Core>) -> Result<(), String> {
 async fn save_started(
     core: &Rc<Core>,
     started_tx: Option<futures::channel::oneshot::Sender<()>>,
+    counted: bool,
 ) -> Result<(), String> {
     let node = core.node.clone();
     let claim = Running::claim(&node, Kind::Rdb).await;
@@ -330,7 +337,9 @@ async fn save_started(
             node.aof.set_bgsave_failing(false);
             s.last_save.store(now_ms() / 1000, Ordering::Relaxed);
             s.dirty_at_save.store(dirty_before, Ordering::Relaxed);
-            s.saves.fetch_add(1, Ordering::Relaxed);
+            if counted {
+                s.saves.fetch_add(1, Ordering::Relaxed);
+            }
             tracing::info!(
                 "DB saved on disk ({} keys, {:.3} s)",
                 keys,
@@ -566,7 +575,7 @@ pub async fn start_bgsave(core: &Rc<Core>) -> Result<(), &'static str> {
     let c = core.clone();
     let (tx, rx) = futures::channel::oneshot::channel();
     runtime::spawn(async move {
-        let _ = save_started(&c, Some(tx)).await;
+        let _ = save_started(&c, Some(tx), true).await;
     });
     // Answered once the start point is taken, as Redis answers after fork.
     let _ = rx.await;
