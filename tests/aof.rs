@@ -962,7 +962,20 @@ fn manifest_text(s: &Server) -> String {
 
 #[test]
 fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
-    let s = start(&["--threads", "2"]);
+    rewrites_under_writes("yes");
+}
+
+#[test]
+fn bgrewriteaof_with_command_bases_under_writes_keeps_everything() {
+    rewrites_under_writes("no");
+}
+
+/// Three BGREWRITEAOFs while a client writes, with aof-use-rdb-preamble
+/// `preamble` (RDB bases or command bases, both from the fork-less
+/// snapshot), then restarts with other thread counts.
+fn rewrites_under_writes(preamble: &str) {
+    let s = start(&["--threads", "2", "--aof-use-rdb-preamble", preamble]);
+    let ext = if preamble == "yes" { "rdb" } else { "aof" };
     let now = now_ms();
     {
         let mut c = s.conn();
@@ -1004,10 +1017,12 @@ fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
     let m = manifest_text(&s);
     assert_eq!(
         m,
-        "file appendonly.aof.0.4.base.rdb seq 4 type b core 0\n\
-         file appendonly.aof.1.4.base.rdb seq 4 type b core 1\n\
-         file appendonly.aof.0.4.incr.aof seq 4 type i core 0\n\
-         file appendonly.aof.1.4.incr.aof seq 4 type i core 1\n"
+        format!(
+            "file appendonly.aof.0.4.base.{ext} seq 4 type b core 0\n\
+             file appendonly.aof.1.4.base.{ext} seq 4 type b core 1\n\
+             file appendonly.aof.0.4.incr.aof seq 4 type i core 0\n\
+             file appendonly.aof.1.4.incr.aof seq 4 type i core 1\n"
+        )
     );
     let mut names: Vec<String> = std::fs::read_dir(aof_dir(&s))
         .unwrap()
@@ -1017,16 +1032,23 @@ fn bgrewriteaof_under_writes_keeps_everything_and_drops_old_files() {
     assert_eq!(
         names,
         [
-            "appendonly.aof.0.4.base.rdb",
-            "appendonly.aof.0.4.incr.aof",
-            "appendonly.aof.1.4.base.rdb",
-            "appendonly.aof.1.4.incr.aof",
-            "appendonly.aof.manifest"
+            format!("appendonly.aof.0.4.base.{ext}"),
+            "appendonly.aof.0.4.incr.aof".to_string(),
+            format!("appendonly.aof.1.4.base.{ext}"),
+            "appendonly.aof.1.4.incr.aof".to_string(),
+            "appendonly.aof.manifest".to_string()
         ]
     );
-    let base = std::fs::read(aof_dir(&s).join("appendonly.aof.1.4.base.rdb")).unwrap();
-    assert!(base.starts_with(b"REDIS0010"), "an RDB base");
-    if let Some(check) = common::which("redis-check-rdb") {
+    let base = std::fs::read(aof_dir(&s).join(format!("appendonly.aof.1.4.base.{ext}"))).unwrap();
+    if ext == "aof" {
+        assert!(
+            base.starts_with(b"*2\r\n$6\r\nSELECT\r\n"),
+            "a command base"
+        );
+    } else {
+        assert!(base.starts_with(b"REDIS0010"), "an RDB base");
+    }
+    if let (Some(check), "rdb") = (common::which("redis-check-rdb"), ext) {
         let ran = common::run_bounded(
             Command::new(check).arg(aof_dir(&s).join("appendonly.aof.1.4.base.rdb")),
             b"",

@@ -40,13 +40,14 @@
 use crate::command::{Args, Ctx, Handler, TABLE};
 use crate::config::AppendFsync;
 use crate::node::Node;
-use crate::persistence::aof::{encode_command, encode_key, Item, Scanner, Tail};
+use crate::persistence::aof::{Item, Scanner, Tail};
 use crate::persistence::manifest::{self, FileEntry, Kind, Manifest};
 use crate::protocol::Reply;
 use crate::runtime::file::LogFile;
 use crate::runtime::{self, now_ms, Core, WaitFor};
 use crate::server::client::{Client, ClientInfo};
 use crate::server::dispatch::Request;
+use crate::server::snapshot::{self, Format};
 use bytes::Bytes;
 use futures::channel::oneshot;
 use std::collections::VecDeque;
@@ -775,7 +776,7 @@ pub async fn startup(core: &Rc<Core>) -> Result<(), String> {
     let node = core.node.clone();
     let on = node.config.read().map(|c| c.appendonly()).unwrap_or(false);
     if !on {
-        crate::server::snapshot::load_at_start(core).await?;
+        snapshot::load_at_start(core).await?;
         node.aof.set_loading(false);
         return Ok(());
     }
@@ -1322,7 +1323,7 @@ async fn load(core: &Rc<Core>, dir: &Path, m: &Manifest) -> Result<(), String> {
             let path = dir.join(&b.name);
             if is_rdb(&path) {
                 loader.settle().await;
-                crate::server::snapshot::load_file(core, &path).await?;
+                snapshot::load_file(core, &path).await?;
                 loader.progress(file_size(dir, &b.name));
                 continue;
             }
@@ -1362,44 +1363,6 @@ async fn load(core: &Rc<Core>, dir: &Path, m: &Manifest) -> Result<(), String> {
 }
 
 // ---- turning it on and off at run time -------------------------------------
-
-/// A core's keys as commands (a base file): `SELECT` per db, each live key
-/// written as commands with its expiry.
-pub fn dump(shard: &crate::runtime::Shard, now: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, d) in shard.dbs.iter().enumerate() {
-        if d.is_empty() {
-            continue;
-        }
-        let n = itoa::Buffer::new().format(i).to_string();
-        encode_command(&mut out, &[b"SELECT".as_slice(), n.as_bytes()]);
-        for (_, t) in d.tables() {
-            for (k, e) in t.keys.iter() {
-                let exp = t.expires.get(k.as_bytes()).copied();
-                if exp.is_some_and(|at| at <= now) {
-                    continue;
-                }
-                encode_key(&mut out, k.as_bytes(), &e.val, exp, false);
-            }
-        }
-    }
-    out
-}
-
-/// Writes `data` to `path` and fsyncs it (a base file), on this core.
-async fn write_base(path: PathBuf, data: Vec<u8>) -> Result<(), String> {
-    let f = LogFile::create(&path)
-        .await
-        .map_err(|e| format!("Can't create {}: {}", path.display(), strerror(&e)))?;
-    f.write_all_at(&data, 0)
-        .await
-        .map_err(|(_, e)| format!("Can't write {}: {}", path.display(), strerror(&e)))?;
-    f.fdatasync()
-        .await
-        .map_err(|e| format!("Can't fsync {}: {}", path.display(), strerror(&e)))?;
-    let _ = f.close().await;
-    Ok(())
-}
 
 /// The claim on the node's one AOF switch or rewrite at a time; released
 /// when dropped.
@@ -1631,61 +1594,26 @@ async fn rewrite_files(core: &Rc<Core>, purpose: Purpose) -> Result<(), String> 
             Purpose::Rewrite => {}
         }
     };
+    // The bases, written by the fork-less snapshot while the cores serve:
+    // RDB files (`<appendfilename>.<core>.<seq>.base.rdb`), or commands
+    // with aof-use-rdb-preamble no.
     let mut fresh = fresh;
-    if preamble {
-        // The bases as RDB files (`<appendfilename>.<core>.<seq>.base.rdb`),
-        // written by the fork-less snapshot while the cores serve.
+    let format = if preamble {
         for f in fresh.files.iter_mut().filter(|f| f.kind == Kind::Base) {
             f.name = manifest::base_rdb_name(&filename, f.core as usize, seq);
         }
-        let paths: Vec<PathBuf> = (0..core.ncores)
-            .map(|c| dir.join(manifest::base_rdb_name(&filename, c, seq)))
-            .collect();
-        let r = crate::server::snapshot::save_core_files(core, paths, at_start).await;
-        return finish_rewrite(core, purpose, enabled, &dir, &mname, &old, fresh, seq, r).await;
-    }
-    // aof-use-rdb-preamble no: the bases as commands, taken while every
-    // core is held.
-    let all: Vec<usize> = (0..core.ncores).collect();
-    let bases: Vec<Vec<u8>> = core
-        .lock_and(
-            &all,
-            move |c: &Rc<Core>| {
-                at_start(c);
-                dump(&c.shard.borrow(), now_ms())
-            },
-            |gathered| (Vec::new(), gathered),
-        )
-        .await;
-    let mut result = if bases.len() == core.ncores {
-        Ok(())
+        Format::Rdb
     } else {
-        Err("a shard went away".to_string())
+        Format::Commands
     };
-    let mut waits = Vec::new();
-    for (c, data) in bases.into_iter().enumerate() {
-        let path = dir.join(manifest::base_name(&filename, c, seq));
-        waits.push(core.run_on(c, move |_| {
-            let (tx, rx) = oneshot::channel();
-            runtime::spawn(async move {
-                let _ = tx.send(write_base(path, data).await);
-            });
-            rx
-        }));
-    }
-    for w in waits {
-        let r = match w.await {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err("a shard went away".into())),
-            None => Err("a shard went away".into()),
-        };
-        if result.is_ok() {
-            result = r;
+    let mut paths = vec![PathBuf::new(); core.ncores];
+    for f in fresh.files.iter().filter(|f| f.kind == Kind::Base) {
+        if let Some(p) = paths.get_mut(f.core as usize) {
+            *p = dir.join(&f.name);
         }
     }
-    finish_rewrite(
-        core, purpose, enabled, &dir, &mname, &old, fresh, seq, result,
-    )
-    .await
+    let r = snapshot::save_core_files(core, paths, format, at_start).await;
+    finish_rewrite(core, purpose, enabled, &dir, &mname, &old, fresh, seq, r).await
 }
 
 /// The end of a rewrite whose bases are written (`result`): the manifest
@@ -1883,7 +1811,6 @@ pub fn log_node_wide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::Value;
 
     #[test]
     fn strerror_like_c() {
@@ -1891,33 +1818,5 @@ mod tests {
         assert_eq!(strerror(&e), "No space left on device");
         let e = std::io::Error::from_raw_os_error(libc::EFBIG);
         assert_eq!(strerror(&e), "File too large");
-    }
-
-    #[test]
-    fn dump_skips_expired_and_selects_dbs() {
-        use crate::keyspace::Ttl;
-        let mut sh = crate::runtime::Shard::new(3);
-        sh.dbs[0].set(b"a", Value::str(b"1"), Ttl::Clear, 0);
-        sh.dbs[2].set(b"b", Value::str(b"2"), Ttl::At(500), 0);
-        sh.dbs[2].set(b"gone", Value::str(b"3"), Ttl::At(50), 0);
-        let out = dump(&sh, 100);
-        let (items, tail) = crate::persistence::aof::read_all(&out).unwrap();
-        assert_eq!(tail, Tail::Clean);
-        let cmds: Vec<String> = items
-            .into_iter()
-            .filter_map(|(_, i)| match i {
-                Item::Command(a) => Some(
-                    a.iter()
-                        .map(|x| String::from_utf8_lossy(x).into_owned())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            cmds,
-            ["SELECT 0", "SET a 1", "SELECT 2", "SET b 2 PXAT 500"]
-        );
     }
 }

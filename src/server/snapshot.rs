@@ -31,6 +31,7 @@
 
 use crate::keyspace::{SlotSink, SlotTable, Ttl};
 use crate::node::Node;
+use crate::persistence::aof::{encode_command, encode_key};
 use crate::persistence::rdb::{self, Aux, Item, RdbReader, RdbWriter, WriterOptions};
 use crate::runtime::file::LogFile;
 use crate::runtime::{self, now_ms, Core};
@@ -156,6 +157,17 @@ impl Drop for Running {
     }
 }
 
+/// How a snapshot writes keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// RDB entries (dump.rdb; AOF bases with `aof-use-rdb-preamble yes`).
+    #[default]
+    Rdb,
+    /// The commands that recreate each key, keys expired at the start
+    /// point left out (AOF bases with `aof-use-rdb-preamble no`).
+    Commands,
+}
+
 /// A core's encoded snapshot bytes waiting to be shipped.
 #[derive(Default)]
 struct Out {
@@ -163,7 +175,10 @@ struct Out {
     /// The db the buffer's last entries belong to (None at a chunk start).
     db: Option<usize>,
     keys: u64,
+    format: Format,
     compress: bool,
+    /// Unix ms of the start point.
+    now: u64,
 }
 
 /// What a db's capture hands slots to: encodes them into the core's `Out`.
@@ -174,20 +189,36 @@ struct DbSink {
 
 impl SlotSink for DbSink {
     fn save_slot(&mut self, _slot: usize, table: &SlotTable) {
-        let mut o = self.out.borrow_mut();
-        if table.keys.is_empty() {
-            return;
-        }
-        if o.db != Some(self.db) {
-            rdb::encode_select_db(&mut o.buf, self.db as u64);
-            o.db = Some(self.db);
-        }
-        let compress = o.compress;
+        let o = &mut *self.out.borrow_mut();
         for (k, e) in table.keys.iter() {
-            let exp = table.expires.get(k.as_bytes()).map(|&at| at as i64);
-            rdb::encode_entry(&mut o.buf, k.as_bytes(), &e.val, exp, compress);
+            let exp = table.expires.get(k.as_bytes()).copied();
+            if o.format == Format::Commands && exp.is_some_and(|at| at <= o.now) {
+                continue;
+            }
+            if o.db != Some(self.db) {
+                match o.format {
+                    Format::Rdb => rdb::encode_select_db(&mut o.buf, self.db as u64),
+                    Format::Commands => {
+                        let n = itoa::Buffer::new().format(self.db).to_string();
+                        encode_command(&mut o.buf, &[b"SELECT".as_slice(), n.as_bytes()]);
+                    }
+                }
+                o.db = Some(self.db);
+            }
+            match o.format {
+                Format::Rdb => rdb::encode_entry(
+                    &mut o.buf,
+                    k.as_bytes(),
+                    &e.val,
+                    exp.map(|at| at as i64),
+                    o.compress,
+                ),
+                Format::Commands => {
+                    encode_key(&mut o.buf, k.as_bytes(), &e.val, exp, false);
+                }
+            }
+            o.keys += 1;
         }
-        o.keys += table.keys.len() as u64;
     }
 }
 
@@ -208,9 +239,11 @@ enum Msg {
 
 /// Starts captures on every db of `core` (called while every core is
 /// held) and spawns the walk that sends the chunks to `tx`.
-fn start_core(core: &Rc<Core>, compress: bool, tx: mpsc::Sender<Msg>) {
+fn start_core(core: &Rc<Core>, format: Format, compress: bool, tx: mpsc::Sender<Msg>) {
     let out = Rc::new(RefCell::new(Out {
+        format,
         compress,
+        now: now_ms(),
         ..Out::default()
     }));
     {
@@ -382,7 +415,7 @@ async fn save_to(
     let walks = core
         .lock_and(
             &all,
-            move |c: &Rc<Core>| start_core(c, compress, tx.clone()),
+            move |c: &Rc<Core>| start_core(c, Format::Rdb, compress, tx.clone()),
             |v| (Vec::new(), v.len()),
         )
         .await;
@@ -411,7 +444,7 @@ async fn save_to(
         &Aux::now(used_memory()),
         WriterOptions { compress, checksum },
     ) {
-        Ok(w) => drain(&file, w, &buf, &mut rx, walks).await,
+        Ok(w) => drain(&file, Some(w), &buf, &mut rx, walks).await,
         Err(e) => Err(e.to_string()),
     };
     drop(rx);
@@ -435,11 +468,12 @@ async fn save_to(
     r
 }
 
-/// Writes the chunks of `walks` walks to `file` after what `w` wrote so
-/// far, then EOF and the checksum; the number of keys.
+/// Writes the chunks of `walks` walks to `file`; with an RDB writer `w`,
+/// after what it wrote so far (header, aux fields), then EOF and the
+/// checksum. The number of keys.
 async fn drain(
     file: &LogFile,
-    mut w: RdbWriter<Shared>,
+    mut w: Option<RdbWriter<Shared>>,
     buf: &Shared,
     rx: &mut mpsc::Receiver<Msg>,
     walks: usize,
@@ -459,8 +493,13 @@ async fn drain(
         };
         match msg {
             Msg::Chunk(c) => {
-                let _ = w.raw(&c);
-                let data = std::mem::take(&mut *buf.0.borrow_mut());
+                let data = match w.as_mut() {
+                    Some(w) => {
+                        let _ = w.raw(&c);
+                        std::mem::take(&mut *buf.0.borrow_mut())
+                    }
+                    None => c,
+                };
                 // On an error the receiver is dropped, which stops the walks.
                 file.write_all_at(&data, pos)
                     .await
@@ -473,21 +512,24 @@ async fn drain(
             }
         }
     }
-    w.finish().map_err(|e| e.to_string())?;
-    let data = std::mem::take(&mut *buf.0.borrow_mut());
-    file.write_all_at(&data, pos)
-        .await
-        .map_err(|(_, e)| write_err(e))?;
+    if let Some(w) = w {
+        w.finish().map_err(|e| e.to_string())?;
+        let data = std::mem::take(&mut *buf.0.borrow_mut());
+        file.write_all_at(&data, pos)
+            .await
+            .map_err(|(_, e)| write_err(e))?;
+    }
     Ok(keys)
 }
 
-/// One RDB file per core, each holding that core's keys (the AOF
-/// rewrite's bases, `aof-base` 1), taken at one start point where
+/// One file per core holding that core's keys (the AOF rewrite's bases:
+/// RDB with `aof-base` 1, or commands), taken at one start point where
 /// `at_start` also runs on every core (the AOF moves to its next
 /// increments there). Waits for a running snapshot to end first.
 pub async fn save_core_files<F>(
     core: &Rc<Core>,
     paths: Vec<PathBuf>,
+    format: Format,
     at_start: F,
 ) -> Result<(), String>
 where
@@ -506,11 +548,11 @@ where
             move |c: &Rc<Core>| {
                 at_start(c);
                 let (tx, rx) = mpsc::channel::<Msg>(IN_FLIGHT);
-                start_core(c, compress, tx);
+                start_core(c, format, compress, tx);
                 let (otx, orx) = futures::channel::oneshot::channel();
                 let path = paths.get(c.id).cloned().unwrap_or_default();
                 runtime::spawn(async move {
-                    let r = write_core_file(&path, rx, compress, checksum).await;
+                    let r = write_core_file(&path, rx, format, compress, checksum).await;
                     let _ = otx.send(r);
                 });
                 orx
@@ -536,6 +578,7 @@ where
 async fn write_core_file(
     path: &Path,
     mut rx: mpsc::Receiver<Msg>,
+    format: Format,
     compress: bool,
     checksum: bool,
 ) -> Result<(), String> {
@@ -547,10 +590,16 @@ async fn write_core_file(
         )
     })?;
     let buf = Shared::default();
-    let mut aux = Aux::now(used_memory());
-    aux.aof_base = true;
-    let w = RdbWriter::new(buf.clone(), &aux, WriterOptions { compress, checksum })
-        .map_err(|e| e.to_string())?;
+    let w = match format {
+        Format::Rdb => {
+            let mut aux = Aux::now(used_memory());
+            aux.aof_base = true;
+            let w = RdbWriter::new(buf.clone(), &aux, WriterOptions { compress, checksum })
+                .map_err(|e| e.to_string())?;
+            Some(w)
+        }
+        Format::Commands => None,
+    };
     let r = drain(&file, w, &buf, &mut rx, 1).await;
     let r = match r {
         Ok(_) => file
@@ -799,5 +848,54 @@ async fn send_batch(core: &Rc<Core>, owner: usize, batch: Vec<Loaded>) {
         insert(core);
     } else {
         core.run_on(owner, insert).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::{Ttl, Value};
+    use crate::persistence::aof::{self, Tail};
+
+    #[test]
+    fn command_bases_skip_expired_keys_and_select_dbs() {
+        let mut sh = crate::runtime::Shard::new(3);
+        sh.dbs[0].set(b"a", Value::str(b"1"), Ttl::Clear, 0);
+        sh.dbs[2].set(b"b", Value::str(b"2"), Ttl::At(500), 0);
+        sh.dbs[2].set(b"gone", Value::str(b"3"), Ttl::At(50), 0);
+        let out = Rc::new(RefCell::new(Out {
+            format: Format::Commands,
+            now: 100,
+            ..Out::default()
+        }));
+        for (i, db) in sh.dbs.iter().enumerate() {
+            let mut sink = DbSink {
+                db: i,
+                out: out.clone(),
+            };
+            for (slot, t) in db.tables() {
+                sink.save_slot(slot, t);
+            }
+        }
+        let bytes = out.borrow_mut().take();
+        let (items, tail) = aof::read_all(&bytes).unwrap();
+        assert_eq!(tail, Tail::Clean);
+        let cmds: Vec<String> = items
+            .into_iter()
+            .filter_map(|(_, i)| match i {
+                aof::Item::Command(a) => Some(
+                    a.iter()
+                        .map(|x| String::from_utf8_lossy(x).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            cmds,
+            ["SELECT 0", "SET a 1", "SELECT 2", "SET b 2 PXAT 500"]
+        );
+        assert_eq!(out.borrow().keys, 2);
     }
 }
