@@ -214,7 +214,8 @@ fn bgsave_is_point_in_time_under_writes_and_flushall() {
         let changed = digest(&mut c);
         assert_ne!(changed, want);
         if round == "flushall" {
-            // The rest is written out first; the file keeps the start.
+            // The slots not written yet stay with the snapshot; the file
+            // keeps the start.
             let _: () = query(&mut c, &["FLUSHALL"]);
         }
         wait_bgsave_done(&mut c);

@@ -115,6 +115,9 @@ pub trait SlotSink {
 pub struct Capture {
     pending: Vec<u64>,
     left: usize,
+    /// Pending tables a FLUSHDB/FLUSHALL took out of the db: written out
+    /// by the walk like the rest, then freed.
+    detached: Vec<(usize, Box<SlotTable>)>,
     sink: Box<dyn SlotSink>,
 }
 
@@ -132,6 +135,7 @@ impl Capture {
         Capture {
             pending,
             left,
+            detached: Vec::new(),
             sink,
         }
     }
@@ -233,28 +237,25 @@ impl Db {
         self.capture = Some(Box::new(Capture::new(self, sink)));
     }
 
-    /// Writes out the next pending slot at or after `from`; returns it, or
-    /// None when every slot is out (the capture then ends).
+    /// Writes out one slot still owed to the capture: a detached table, or
+    /// the next pending slot at or after `from`. Returns where the next
+    /// step starts, or None when every slot is out (the capture then
+    /// ends).
     pub fn capture_step(&mut self, from: usize) -> Option<usize> {
-        let slot = self.capture.as_ref()?.next_pending(from);
-        match slot {
+        let c = self.capture.as_mut()?;
+        if let Some((slot, table)) = c.detached.pop() {
+            c.sink.save_slot(slot, &table);
+            return Some(from);
+        }
+        match c.next_pending(from) {
             Some(slot) => {
                 self.before_change(slot);
-                Some(slot)
+                Some(slot + 1)
             }
             None => {
                 self.capture = None;
                 None
             }
-        }
-    }
-
-    /// Writes out every pending slot now and ends the capture (before a
-    /// change of the whole db: FLUSHDB, SWAPDB ...).
-    pub fn finish_capture(&mut self) {
-        let mut from = 0;
-        while let Some(slot) = self.capture_step(from) {
-            from = slot + 1;
         }
     }
 
@@ -562,7 +563,18 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
-        self.finish_capture();
+        // A snapshot keeps the tables it still needs (moved, not copied);
+        // its walk writes them out later.
+        if let Some(c) = self.capture.as_mut() {
+            let mut from = 0;
+            while let Some(slot) = c.next_pending(from) {
+                c.take(slot);
+                if let Some(t) = self.slots.get_mut(slot).and_then(Option::take) {
+                    c.detached.push((slot, t));
+                }
+                from = slot + 1;
+            }
+        }
         self.slots.clear();
         self.keys = 0;
         self.volatile = 0;
@@ -765,6 +777,71 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(CBytes::new(v.as_bytes()))
+    }
+
+    /// What a capture handed over: (slot, its key=value pairs).
+    type Seen = std::rc::Rc<std::cell::RefCell<Vec<(usize, Vec<String>)>>>;
+
+    struct Recorder(Seen);
+
+    impl SlotSink for Recorder {
+        fn save_slot(&mut self, slot: usize, table: &SlotTable) {
+            let mut kv: Vec<String> = table
+                .keys
+                .iter()
+                .map(|(k, e)| {
+                    let v = match &e.val {
+                        Value::Str(x) => String::from_utf8_lossy(x.as_bytes()).into_owned(),
+                        _ => "?".into(),
+                    };
+                    format!("{}={v}", String::from_utf8_lossy(k.as_bytes()))
+                })
+                .collect();
+            kv.sort();
+            self.0.borrow_mut().push((slot, kv));
+        }
+    }
+
+    #[test]
+    fn a_capture_sees_the_start_point_through_changes_and_clear() {
+        // "a", "b", "c" hash to three different slots.
+        let slots: Vec<usize> = ["a", "b", "c"]
+            .iter()
+            .map(|k| slot_of(k.as_bytes()) as usize)
+            .collect();
+        assert!(slots[0] != slots[1] && slots[1] != slots[2] && slots[0] != slots[2]);
+        let mut db = Db::new();
+        for k in ["a", "b", "c"] {
+            db.set(k.as_bytes(), s("old"), Ttl::Clear, 0);
+        }
+        let seen = Seen::default();
+        db.start_capture(Box::new(Recorder(seen.clone())));
+        // A change hands the untouched slot over first, once.
+        db.set(b"a", s("new"), Ttl::Clear, 0);
+        db.set(b"a", s("newer"), Ttl::Clear, 0);
+        assert_eq!(*seen.borrow(), [(slots[0], vec!["a=old".to_string()])]);
+        // FLUSHALL keeps the other two aside without writing them now.
+        db.clear();
+        assert_eq!(seen.borrow().len(), 1);
+        db.set(b"b", s("after"), Ttl::Clear, 0);
+        let mut from = 0;
+        for _ in 0..10 {
+            match db.capture_step(from) {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        assert!(db.capture_left().is_none(), "the capture ended");
+        let mut got = seen.borrow().clone();
+        got.sort();
+        let mut want = vec![
+            (slots[0], vec!["a=old".to_string()]),
+            (slots[1], vec!["b=old".to_string()]),
+            (slots[2], vec!["c=old".to_string()]),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(db.len(), 1);
     }
 
     #[test]

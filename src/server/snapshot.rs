@@ -272,8 +272,8 @@ async fn walk(core: Rc<Core>, out: Rc<RefCell<Out>>, mut tx: mpsc::Sender<Msg>) 
         loop {
             let before = out.borrow().keys;
             let step = core.shard.borrow_mut().dbs[db].capture_step(from);
-            let Some(slot) = step else { break };
-            from = slot + 1;
+            let Some(next) = step else { break };
+            from = next;
             let full = out.borrow().buf.len() >= CHUNK;
             if full {
                 let chunk = out.borrow_mut().take();
